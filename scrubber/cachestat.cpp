@@ -31,7 +31,7 @@ struct Cachestat {
 
 std::optional<CacheCounts> cachestat_pages(int fd, const std::string& path, uint64_t first,
                                            uint64_t count) {
-  CachestatRange range{first * kPageSize, count * kPageSize};
+  CachestatRange range{first * kPageBytes, count * kPageBytes};
   Cachestat stat{};
   if (::syscall(__NR_cachestat, fd, &range, &stat, 0) != 0) {
     if (errno == ENOSYS) return std::nullopt;

@@ -14,7 +14,7 @@ namespace {
 
 UniqueFd open_proc(const char* path) {
   UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd) {
+  if (!fd.valid()) {
     throw Error(ExitCode::kEnvironment, std::string(path) + ": " + std::strerror(errno) +
                                             " (reading the host page cache's folios needs root)");
   }
@@ -46,7 +46,7 @@ KernelPageFrames::KernelPageFrames()
 
 std::vector<PageFrame> KernelPageFrames::frames(const void* addr, size_t pages) const {
   std::vector<uint64_t> entries(pages);
-  const uint64_t first = reinterpret_cast<uintptr_t>(addr) / kPageSize;
+  const uint64_t first = reinterpret_cast<uintptr_t>(addr) / kPageBytes;
   pread_all(pagemap_.get(), "/proc/self/pagemap", entries.data(), pages * 8, first * 8);
   std::vector<PageFrame> frames(pages);
   bool any_pfn = false;

@@ -6,7 +6,7 @@
 #include <span>
 #include <vector>
 
-#include "scrubber/unique_fd.hpp"
+#include "snapshot/unique_fd.hpp"
 
 namespace singleton {
 

@@ -48,7 +48,7 @@ CacheCounts MincorePageCacheView::count_pages(const ReadOnlyFile& file, uint64_t
   CacheCounts counts;
   for (uint64_t at = first; at < first + count; at += kWindowPages) {
     const uint64_t n = std::min(kWindowPages, first + count - at);
-    FileMapping map(file.fd(), file.path().c_str(), at * kPageSize, n * kPageSize);
+    FileMapping map(file.fd(), file.path().c_str(), at * kPageBytes, n * kPageBytes);
     for (unsigned char v : resident_pages(file, map, n)) counts.cached_pages += v & 1;
   }
   return counts;
@@ -66,7 +66,7 @@ ScanBatch MincorePageCacheView::scan(const ReadOnlyFile& file, uint64_t from,
   for (; window < size && batch.pages.empty(); window += kWindowPages) {
     const uint64_t n = std::min(kWindowPages, size - window);
     if (count_pages(file, window, n).cached_pages == 0) continue;  // nothing to map
-    FileMapping map(file.fd(), file.path().c_str(), window * kPageSize, n * kPageSize);
+    FileMapping map(file.fd(), file.path().c_str(), window * kPageBytes, n * kPageBytes);
     const std::vector<unsigned char> resident = resident_pages(file, map, n);
     // Read each cached page through the mapping: a minor fault, no I/O, no readahead
     // (MADV_RANDOM). A page evicted between mincore() and this read would be read back from
@@ -75,9 +75,9 @@ ScanBatch MincorePageCacheView::scan(const ReadOnlyFile& file, uint64_t from,
       if (!(resident[i] & 1) || window + i < from) continue;
       CachedPage page;
       page.index = window + i;
-      const unsigned char* data = map.data() + i * kPageSize;
+      const unsigned char* data = map.data() + i * kPageBytes;
       if (options.hashes) {
-        page.hash = XXH64(data, kPageSize, 0);
+        page.hash = XXH64(data, kPageBytes, 0);
         page.flags |= kPageHashed;
       } else {
         *static_cast<const volatile unsigned char*>(data);  // fault in: pagemap needs the PTE
@@ -126,8 +126,8 @@ EvictResult MincorePageCacheView::evict(const ReadOnlyFile& file,
       return true;
     }
     const int err =
-        ::posix_fadvise(file.fd(), static_cast<off_t>(range.first * kPageSize),
-                        static_cast<off_t>(range.count * kPageSize), POSIX_FADV_DONTNEED);
+        ::posix_fadvise(file.fd(), static_cast<off_t>(range.first * kPageBytes),
+                        static_cast<off_t>(range.count * kPageBytes), POSIX_FADV_DONTNEED);
     if (err != 0) throw SystemError("posix_fadvise DONTNEED " + file.path(), err);
     const CacheCounts after = count_pages(file, range.first, range.count);
     const uint64_t left = std::min(after.cached_pages, before.cached_pages);

@@ -13,7 +13,8 @@
 
 namespace singleton {
 
-inline constexpr uint64_t kPageSize = 4096;
+// Bytes per page of the view (snapshot/ names the same number kPageSize, as a size_t).
+inline constexpr uint64_t kPageBytes = 4096;
 
 // State of a cached page. Bits, so a backend reports what it can know; kHashed says whether
 // CachedPage::hash is valid.
