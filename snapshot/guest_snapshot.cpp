@@ -162,6 +162,7 @@ class VmSnapshotter {
     read_vaddrs_.clear();
     read_ksm_pfns_.clear();
     pending_ksm_.clear();
+    if (options_.on_batch) options_.on_batch(out_.counts.pages_read);
   }
 
   void add_hash(uint64_t hash, bool zero) {

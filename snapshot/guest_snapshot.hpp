@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct SnapshotOptions {
   size_t read_batch_bytes = 512 * 1024;
   // Pagemap entries read per call (x 8 bytes).
   size_t pagemap_batch_pages = 64 * 1024;
+  // Called after each batch of pages is copied and hashed, with the pages read so far: progress
+  // reports, and tests that must act in the middle of a snapshot.
+  std::function<void(uint64_t pages_read)> on_batch;
 };
 
 struct SnapshotCounts {
