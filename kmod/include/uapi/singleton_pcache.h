@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * singleton_pcache: the ABI between the singleton_pcache kernel module and
+ * userspace (scrubber/kmod_page_cache_view.cpp and tests/kmod/). This is the
+ * one copy of it: the module and userspace both include this file.
+ *
+ * Rules (bump rules in kmod/ABI.md):
+ * - Fixed-width fields only, explicit padding, every size pinned by a static
+ *   assert below. Pointers travel as __u64.
+ * - Every argument struct starts with __u32 size = sizeof(the struct the
+ *   caller was compiled with). The module accepts any size from the v1 size
+ *   up to 4096 bytes; bytes it does not know must be zero (else -E2BIG).
+ *   Smaller than the v1 size: -EINVAL.
+ * - ioctl numbers are frozen: a struct that grows keeps its v1 number.
+ * - Pointers (the argument and every array) must be 8-byte aligned: -EINVAL.
+ * - Every ioctl needs CAP_SYS_ADMIN (-EPERM); the device is 0600.
+ * - Page indices and counts are in 4 KiB pages (PAGE_SIZE on x86-64).
+ */
+#ifndef SINGLETON_PCACHE_UAPI_H
+#define SINGLETON_PCACHE_UAPI_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/ioctl.h>
+#include <linux/build_bug.h>
+#define SG_PCACHE_STATIC_ASSERT(expr, msg) static_assert(expr, msg)
+#else
+#include <linux/types.h>
+#include <linux/ioctl.h>
+#ifdef __cplusplus
+#define SG_PCACHE_STATIC_ASSERT(expr, msg) static_assert(expr, msg)
+#else
+#define SG_PCACHE_STATIC_ASSERT(expr, msg) _Static_assert(expr, msg)
+#endif
+#endif
+
+#define SG_PCACHE_DEVICE_NAME "singleton_pcache"
+#define SG_PCACHE_DEVICE_PATH "/dev/singleton_pcache"
+
+/* Userspace accepts the module when the major matches and minor >= its own. */
+#define SG_PCACHE_ABI_MAJOR 1
+#define SG_PCACHE_ABI_MINOR 0
+
+/* Feature bits returned by SG_PCACHE_IOC_VERSION. */
+#define SG_PCACHE_FEAT_FILE_PAGES	(1ULL << 0)
+#define SG_PCACHE_FEAT_XXH64		(1ULL << 1)
+#define SG_PCACHE_FEAT_EVICT		(1ULL << 2)
+#define SG_PCACHE_FEAT_LIST_INODES	(1ULL << 3)
+#define SG_PCACHE_FEAT_FOLIO_ORDER	(1ULL << 4)
+
+/* Upper bounds per call; larger counts are refused with -EINVAL. */
+#define SG_PCACHE_MAX_PAGE_ENTRIES	65536u
+#define SG_PCACHE_MAX_EVICT_RANGES	4096u
+#define SG_PCACHE_MAX_INODE_ENTRIES	16384u
+
+struct sg_pcache_version {
+	__u32 size;		/* in: sizeof(struct sg_pcache_version) */
+	__u32 abi_major;	/* out */
+	__u32 abi_minor;	/* out */
+	__u32 page_size;	/* out: the kernel's PAGE_SIZE */
+	__u64 features;		/* out: SG_PCACHE_FEAT_* */
+	__u32 max_page_entries;	/* out: SG_PCACHE_MAX_PAGE_ENTRIES */
+	__u32 max_evict_ranges;	/* out */
+	__u32 max_inode_entries; /* out */
+	__u32 reserved;		/* out: 0 */
+};
+SG_PCACHE_STATIC_ASSERT(sizeof(struct sg_pcache_version) == 40,
+			"sg_pcache_version is 40 bytes");
+
+/* One cached 4 KiB page of a file. */
+struct sg_pcache_page {
+	__u64 index;	/* page index in the file */
+	__u64 xxh64;	/* XXH64 (seed 0) of the 4 KiB; 0 unless F_HASHED */
+	__u32 flags;	/* SG_PCACHE_PAGE_* | order << SG_PCACHE_PAGE_ORDER_SHIFT */
+	__u32 reserved;	/* 0 */
+};
+SG_PCACHE_STATIC_ASSERT(sizeof(struct sg_pcache_page) == 24,
+			"sg_pcache_page is 24 bytes");
+
+/* Flags of the folio holding the page (sampled without its lock). */
+#define SG_PCACHE_PAGE_DIRTY		(1u << 0)
+#define SG_PCACHE_PAGE_WRITEBACK	(1u << 1)
+#define SG_PCACHE_PAGE_UPTODATE		(1u << 2)
+#define SG_PCACHE_PAGE_ACTIVE		(1u << 3)
+#define SG_PCACHE_PAGE_REFERENCED	(1u << 4)
+#define SG_PCACHE_PAGE_MAPPED		(1u << 5)
+#define SG_PCACHE_PAGE_LOCKED		(1u << 6)
+#define SG_PCACHE_PAGE_HASHED		(1u << 7)	/* xxh64 is valid */
+#define SG_PCACHE_PAGE_SWAPBACKED	(1u << 8)	/* shmem: never evicted */
+/* log2(pages in the folio): 0 = a 4 KiB folio, 9 = 2 MiB. The folio
+ * starts at index & ~((1 << order) - 1) (page-cache folios are aligned). */
+#define SG_PCACHE_PAGE_ORDER_SHIFT	24
+#define SG_PCACHE_PAGE_ORDER_MASK	(0xffu << SG_PCACHE_PAGE_ORDER_SHIFT)
+#define SG_PCACHE_PAGE_ORDER(flags) \
+	(((flags) & SG_PCACHE_PAGE_ORDER_MASK) >> SG_PCACHE_PAGE_ORDER_SHIFT)
+
+/* Request flags of sg_pcache_file_pages.flags. */
+#define SG_PCACHE_WANT_HASH		(1u << 0)
+
+/* Status bits of sg_pcache_file_pages.status. */
+#define SG_PCACHE_STATUS_DONE		(1u << 0) /* nothing cached past next_index */
+
+/*
+ * List the cached pages of a regular file, in index order, from start_index.
+ * The fd must be opened for reading (else -EBADF). Nothing is read, no page
+ * is added to the cache, no folio is marked accessed.
+ */
+struct sg_pcache_file_pages {
+	__u32 size;		/* in */
+	__s32 fd;		/* in: regular file (or block device), O_RDONLY/O_RDWR */
+	__u32 flags;		/* in: SG_PCACHE_WANT_HASH */
+	__u32 max_entries;	/* in: 1..SG_PCACHE_MAX_PAGE_ENTRIES */
+	__u64 start_index;	/* in: first page index to look at */
+	__u64 entries;		/* in: user pointer to max_entries sg_pcache_page */
+	__u64 next_index;	/* out: where to resume */
+	__u32 nr_entries;	/* out: entries written */
+	__u32 status;		/* out: SG_PCACHE_STATUS_* */
+	__u64 file_size;	/* out: i_size in bytes when the call started */
+};
+SG_PCACHE_STATIC_ASSERT(sizeof(struct sg_pcache_file_pages) == 56,
+			"sg_pcache_file_pages is 56 bytes");
+
+/* A range of page indices [start, start + nr_pages). */
+struct sg_pcache_range {
+	__u64 start;
+	__u64 nr_pages;
+};
+SG_PCACHE_STATIC_ASSERT(sizeof(struct sg_pcache_range) == 16,
+			"sg_pcache_range is 16 bytes");
+
+/*
+ * Evict whole folios inside the given ranges, with the semantics of
+ * invalidate_mapping_pages(): clean, not under writeback, not mapped, not
+ * locked, no other users. Every cached page a range touches is counted once,
+ * in evicted_pages or in one skipped_* counter. A range must start before
+ * EOF (else -ERANGE) and be non-empty (else -EINVAL); it may end past EOF.
+ * Ranges are validated before anything is evicted.
+ */
+struct sg_pcache_evict {
+	__u32 size;			/* in */
+	__s32 fd;			/* in: opened for reading */
+	__u32 nr_ranges;		/* in: 1..SG_PCACHE_MAX_EVICT_RANGES */
+	__u32 reserved;			/* in: 0 */
+	__u64 ranges;			/* in: user pointer to sg_pcache_range[] */
+	__u64 evicted_pages;		/* out */
+	__u64 skipped_dirty;		/* out: pages of dirty folios */
+	__u64 skipped_writeback;	/* out */
+	__u64 skipped_mapped;		/* out: mapped into some process */
+	__u64 skipped_locked;		/* out */
+	__u64 skipped_partial;		/* out: large folio not wholly inside a range */
+	__u64 skipped_shmem;		/* out: tmpfs/shmem/ramfs: the only copy */
+	__u64 skipped_busy;		/* out: extra references, private data, races */
+};
+SG_PCACHE_STATIC_ASSERT(sizeof(struct sg_pcache_evict) == 88,
+			"sg_pcache_evict is 88 bytes");
+
+/* One cached inode. */
+struct sg_pcache_inode {
+	__u64 ino;
+	__u64 nr_pages;		/* mapping->nrpages */
+	__u64 size;		/* i_size in bytes */
+};
+SG_PCACHE_STATIC_ASSERT(sizeof(struct sg_pcache_inode) == 24,
+			"sg_pcache_inode is 24 bytes");
+
+/*
+ * List the inodes with cached pages of the filesystem holding fd (a regular
+ * file or a directory, any open mode), in increasing inode number, starting
+ * after cursor (0 for the first call). Each call walks the filesystem's inode
+ * list once and returns the max_entries smallest inode numbers > cursor, so an
+ * inode present for the whole listing is returned exactly once.
+ */
+struct sg_pcache_list_inodes {
+	__u32 size;		/* in */
+	__s32 fd;		/* in */
+	__u32 max_entries;	/* in: 1..SG_PCACHE_MAX_INODE_ENTRIES */
+	__u32 nr_entries;	/* out */
+	__u64 cursor;		/* in: last ino returned (0 at first); out: resume */
+	__u64 entries;		/* in: user pointer to sg_pcache_inode[] */
+	__u32 status;		/* out: SG_PCACHE_STATUS_DONE when complete */
+	__u32 reserved;		/* in: 0 */
+	__u64 total_inodes;	/* out: inodes with cached pages seen this call */
+};
+SG_PCACHE_STATIC_ASSERT(sizeof(struct sg_pcache_list_inodes) == 48,
+			"sg_pcache_list_inodes is 48 bytes");
+
+#define SG_PCACHE_IOC_MAGIC 0xe7
+#define SG_PCACHE_IOC_VERSION \
+	_IOWR(SG_PCACHE_IOC_MAGIC, 1, struct sg_pcache_version)
+#define SG_PCACHE_IOC_FILE_PAGES \
+	_IOWR(SG_PCACHE_IOC_MAGIC, 2, struct sg_pcache_file_pages)
+#define SG_PCACHE_IOC_EVICT \
+	_IOWR(SG_PCACHE_IOC_MAGIC, 3, struct sg_pcache_evict)
+#define SG_PCACHE_IOC_LIST_INODES \
+	_IOWR(SG_PCACHE_IOC_MAGIC, 4, struct sg_pcache_list_inodes)
+
+#endif /* SINGLETON_PCACHE_UAPI_H */

@@ -1,0 +1,671 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * singleton_pcache: look at and evict the page cache of files passed by fd.
+ *
+ * Looking never disturbs the cache: folios are found with
+ * filemap_get_folios() (a reference, no lock, no readahead, no
+ * folio_mark_accessed), content is hashed through kmap_local_folio() one
+ * 4 KiB page at a time. Eviction goes through invalidate_mapping_pages(), so
+ * the kernel itself refuses dirty, writeback, mapped, locked and otherwise
+ * busy folios; the module classifies folios first to count why pages stay.
+ *
+ * The ABI is kmod/include/uapi/singleton_pcache.h.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/file.h>
+#include <linux/highmem.h>
+#include <linux/magic.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/pagemap.h>
+#include <linux/pagevec.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/uaccess.h>
+#include <linux/xxhash.h>
+
+#include "include/uapi/singleton_pcache.h"
+
+/* Entries staged in the kernel before one copy_to_user(). */
+#define SG_STAGE_ENTRIES 256
+
+/* The largest argument struct a future userspace may pass. */
+#define SG_MAX_ARG_SIZE 4096
+
+/* The last index a range may reach; keeps "end + 1" from wrapping. */
+#define SG_MAX_INDEX ((pgoff_t)ULONG_MAX - 1)
+
+static int sg_copy_args_in(void *karg, size_t ksize, unsigned long uarg)
+{
+	const void __user *up = (const void __user *)uarg;
+	u32 usize;
+
+	if (!uarg)
+		return -EFAULT;
+	if (!IS_ALIGNED(uarg, 8))
+		return -EINVAL;
+	if (get_user(usize, (const u32 __user *)up))
+		return -EFAULT;
+	if (usize < ksize)
+		return -EINVAL;
+	if (usize > SG_MAX_ARG_SIZE)
+		return -E2BIG;
+	return copy_struct_from_user(karg, ksize, up, usize);
+}
+
+static int sg_copy_args_out(unsigned long uarg, const void *karg, size_t ksize)
+{
+	if (copy_to_user((void __user *)uarg, karg, ksize))
+		return -EFAULT;
+	return 0;
+}
+
+/* A user array pointer: present, aligned, and inside the user range. */
+static int sg_check_user_array(u64 uptr, u64 count, size_t elem)
+{
+	if (!uptr)
+		return -EFAULT;
+	if (!IS_ALIGNED(uptr, 8))
+		return -EINVAL;
+	if (uptr != (unsigned long)uptr)
+		return -EFAULT;
+	if (!access_ok((void __user *)(unsigned long)uptr, count * elem))
+		return -EFAULT;
+	return 0;
+}
+
+static bool sg_mapping_is_shmem(struct address_space *mapping)
+{
+	struct inode *host = mapping->host;
+
+	/* tmpfs, memfd and SysV shm all use shmem's superblock magic. */
+	if (host->i_sb->s_magic == TMPFS_MAGIC ||
+	    host->i_sb->s_magic == RAMFS_MAGIC)
+		return true;
+	return mapping_unevictable(mapping);
+}
+
+/*
+ * The file behind fd, if it is one whose page cache the module may look at:
+ * a regular file or a block device, with page-cache pages (no DAX, no
+ * hugetlbfs, whose indices are not in 4 KiB pages).
+ */
+static struct file *sg_get_cache_file(int fd, bool need_read)
+{
+	struct file *file;
+	struct inode *inode;
+	int err;
+
+	if (fd < 0)
+		return ERR_PTR(-EBADF);
+	file = fget(fd);	/* refuses O_PATH fds */
+	if (!file)
+		return ERR_PTR(-EBADF);
+	err = -EBADF;
+	if (need_read && !(file->f_mode & FMODE_READ))
+		goto out_put;
+	inode = file_inode(file);
+	err = -EISDIR;
+	if (S_ISDIR(inode->i_mode))
+		goto out_put;
+	err = -EINVAL;
+	if (!S_ISREG(inode->i_mode) && !S_ISBLK(inode->i_mode))
+		goto out_put;
+	if (!file->f_mapping || !file->f_mapping->host)
+		goto out_put;
+	err = -EOPNOTSUPP;
+	if (IS_DAX(file->f_mapping->host) ||
+	    file->f_mapping->host->i_sb->s_magic == HUGETLBFS_MAGIC)
+		goto out_put;
+	return file;
+
+out_put:
+	fput(file);
+	return ERR_PTR(err);
+}
+
+static u32 sg_folio_flags(struct folio *folio)
+{
+	u32 flags = 0;
+	unsigned int order = folio_order(folio);
+
+	if (folio_test_dirty(folio))
+		flags |= SG_PCACHE_PAGE_DIRTY;
+	if (folio_test_writeback(folio))
+		flags |= SG_PCACHE_PAGE_WRITEBACK;
+	if (folio_test_uptodate(folio))
+		flags |= SG_PCACHE_PAGE_UPTODATE;
+	if (folio_test_active(folio))
+		flags |= SG_PCACHE_PAGE_ACTIVE;
+	if (folio_test_referenced(folio))
+		flags |= SG_PCACHE_PAGE_REFERENCED;
+	if (folio_mapped(folio))
+		flags |= SG_PCACHE_PAGE_MAPPED;
+	if (folio_test_locked(folio))
+		flags |= SG_PCACHE_PAGE_LOCKED;
+	if (folio_test_swapbacked(folio))
+		flags |= SG_PCACHE_PAGE_SWAPBACKED;
+	flags |= min(order, 255u) << SG_PCACHE_PAGE_ORDER_SHIFT;
+	return flags;
+}
+
+static u64 sg_hash_page(struct folio *folio, pgoff_t index)
+{
+	size_t offset = (index - folio->index) * PAGE_SIZE;
+	void *kaddr = kmap_local_folio(folio, offset);
+	u64 hash = xxh64(kaddr, PAGE_SIZE, 0);
+
+	kunmap_local(kaddr);
+	return hash;
+}
+
+static long sg_ioc_version(unsigned long uarg)
+{
+	struct sg_pcache_version v;
+	int err;
+
+	err = sg_copy_args_in(&v, sizeof(v), uarg);
+	if (err)
+		return err;
+	v.abi_major = SG_PCACHE_ABI_MAJOR;
+	v.abi_minor = SG_PCACHE_ABI_MINOR;
+	v.page_size = PAGE_SIZE;
+	v.features = SG_PCACHE_FEAT_FILE_PAGES | SG_PCACHE_FEAT_XXH64 |
+		     SG_PCACHE_FEAT_EVICT | SG_PCACHE_FEAT_LIST_INODES |
+		     SG_PCACHE_FEAT_FOLIO_ORDER;
+	v.max_page_entries = SG_PCACHE_MAX_PAGE_ENTRIES;
+	v.max_evict_ranges = SG_PCACHE_MAX_EVICT_RANGES;
+	v.max_inode_entries = SG_PCACHE_MAX_INODE_ENTRIES;
+	v.reserved = 0;
+	return sg_copy_args_out(uarg, &v, sizeof(v));
+}
+
+static long sg_ioc_file_pages(unsigned long uarg)
+{
+	struct sg_pcache_file_pages a;
+	struct sg_pcache_page *stage;
+	struct sg_pcache_page __user *out;
+	struct address_space *mapping;
+	struct folio_batch fbatch;
+	struct file *file;
+	pgoff_t pos, index;
+	u32 n = 0, staged = 0;
+	bool done = false, full = false;
+	long err;
+
+	err = sg_copy_args_in(&a, sizeof(a), uarg);
+	if (err)
+		return err;
+	if (a.flags & ~SG_PCACHE_WANT_HASH)
+		return -EINVAL;
+	if (!a.max_entries || a.max_entries > SG_PCACHE_MAX_PAGE_ENTRIES)
+		return -EINVAL;
+	err = sg_check_user_array(a.entries, a.max_entries, sizeof(*stage));
+	if (err)
+		return err;
+	out = (struct sg_pcache_page __user *)(unsigned long)a.entries;
+
+	file = sg_get_cache_file(a.fd, true);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	mapping = file->f_mapping;
+
+	stage = kmalloc_array(SG_STAGE_ENTRIES, sizeof(*stage), GFP_KERNEL);
+	err = -ENOMEM;
+	if (!stage)
+		goto out_fput;
+
+	a.file_size = i_size_read(mapping->host);
+	pos = a.start_index;
+	if (a.start_index > SG_MAX_INDEX)
+		done = true;
+	err = 0;
+	while (!done && !full) {
+		unsigned int i, nr;
+
+		index = pos;
+		folio_batch_init(&fbatch);
+		nr = filemap_get_folios(mapping, &index, SG_MAX_INDEX, &fbatch);
+		for (i = 0; i < nr && !full; i++) {
+			struct folio *folio = fbatch.folios[i];
+			pgoff_t first = folio->index;
+			pgoff_t end = first + folio_nr_pages(folio);
+			u32 flags = sg_folio_flags(folio);
+			bool hash = (a.flags & SG_PCACHE_WANT_HASH) &&
+				    (flags & SG_PCACHE_PAGE_UPTODATE);
+			pgoff_t p;
+
+			if (hash)
+				flags |= SG_PCACHE_PAGE_HASHED;
+			for (p = max(first, pos); p < end; p++) {
+				struct sg_pcache_page *e = &stage[staged++];
+
+				e->index = p;
+				e->flags = flags;
+				e->reserved = 0;
+				e->xxh64 = hash ? sg_hash_page(folio, p) : 0;
+				n++;
+				if (staged == SG_STAGE_ENTRIES ||
+				    n == a.max_entries) {
+					if (copy_to_user(out + n - staged, stage,
+							 staged * sizeof(*stage)))
+						err = -EFAULT;
+					staged = 0;
+					cond_resched();
+				}
+				if (err || n == a.max_entries) {
+					p++;
+					full = true;
+					break;
+				}
+			}
+			pos = p;
+		}
+		folio_batch_release(&fbatch);
+		if (err)
+			goto out_free;
+		/* filemap_get_folios() moves index past end when it ran out. */
+		if (!full && (nr == 0 || index > SG_MAX_INDEX))
+			done = true;
+		if (!full && !done)
+			pos = index;
+		cond_resched();
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			goto out_free;
+		}
+	}
+	if (staged && copy_to_user(out + n - staged, stage,
+				   staged * sizeof(*stage))) {
+		err = -EFAULT;
+		goto out_free;
+	}
+	/* A full result may also have reached the end: the next call says so. */
+	a.next_index = pos;
+	a.nr_entries = n;
+	a.status = done ? SG_PCACHE_STATUS_DONE : 0;
+	err = sg_copy_args_out(uarg, &a, sizeof(a));
+
+out_free:
+	kfree(stage);
+out_fput:
+	fput(file);
+	return err;
+}
+
+/* Is any folio cached at index? (No LRU effect: a bare reference.) */
+static bool sg_folio_present(struct address_space *mapping, pgoff_t index)
+{
+	struct folio_batch fbatch;
+	pgoff_t i = index;
+	unsigned int nr;
+
+	folio_batch_init(&fbatch);
+	nr = filemap_get_folios(mapping, &i, index, &fbatch);
+	folio_batch_release(&fbatch);
+	return nr != 0;
+}
+
+struct sg_candidate {
+	pgoff_t first;
+	unsigned long nr;
+};
+
+static int sg_evict_range(struct address_space *mapping, bool shmem,
+			  pgoff_t start, pgoff_t end, struct sg_pcache_evict *a)
+{
+	struct sg_candidate cand[PAGEVEC_SIZE];
+	struct folio_batch fbatch;
+	pgoff_t index = start;
+
+	while (index <= end) {
+		unsigned int i, nr, nc = 0;
+
+		folio_batch_init(&fbatch);
+		nr = filemap_get_folios(mapping, &index, end, &fbatch);
+		if (!nr)
+			break;
+		for (i = 0; i < nr; i++) {
+			struct folio *folio = fbatch.folios[i];
+			pgoff_t first = folio->index;
+			unsigned long nrp = folio_nr_pages(folio);
+			pgoff_t last = first + nrp - 1;
+			u64 pages = min(last, end) - max(first, start) + 1;
+
+			if (shmem || folio_test_swapbacked(folio))
+				a->skipped_shmem += pages;
+			else if (first < start || last > end)
+				a->skipped_partial += pages;
+			else if (folio_test_dirty(folio))
+				a->skipped_dirty += pages;
+			else if (folio_test_writeback(folio))
+				a->skipped_writeback += pages;
+			else if (folio_mapped(folio))
+				a->skipped_mapped += pages;
+			else if (folio_test_locked(folio))
+				a->skipped_locked += pages;
+			else if (nc < ARRAY_SIZE(cand))
+				cand[nc++] = (struct sg_candidate){ first, nrp };
+			else
+				a->skipped_busy += pages;
+		}
+		/* Our references would make every folio look busy: drop them. */
+		folio_batch_release(&fbatch);
+		for (i = 0; i < nc; i++) {
+			invalidate_mapping_pages(mapping, cand[i].first,
+						 cand[i].first + cand[i].nr - 1);
+			/*
+			 * Its return value also counts removed shadow entries:
+			 * look again instead. Whatever stays was dirtied,
+			 * mapped or referenced meanwhile (or sits in a per-CPU
+			 * LRU batch, which modules cannot drain).
+			 */
+			if (sg_folio_present(mapping, cand[i].first))
+				a->skipped_busy += cand[i].nr;
+			else
+				a->evicted_pages += cand[i].nr;
+		}
+		cond_resched();
+		if (fatal_signal_pending(current))
+			return -EINTR;
+	}
+	return 0;
+}
+
+static long sg_ioc_evict(unsigned long uarg)
+{
+	struct sg_pcache_evict a;
+	struct sg_pcache_range *ranges;
+	struct address_space *mapping;
+	struct file *file;
+	pgoff_t eof_pages;
+	bool shmem;
+	u32 i;
+	long err;
+
+	err = sg_copy_args_in(&a, sizeof(a), uarg);
+	if (err)
+		return err;
+	if (a.reserved)
+		return -EINVAL;
+	if (!a.nr_ranges || a.nr_ranges > SG_PCACHE_MAX_EVICT_RANGES)
+		return -EINVAL;
+	err = sg_check_user_array(a.ranges, a.nr_ranges, sizeof(*ranges));
+	if (err)
+		return err;
+
+	file = sg_get_cache_file(a.fd, true);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	mapping = file->f_mapping;
+
+	ranges = kvmalloc_array(a.nr_ranges, sizeof(*ranges), GFP_KERNEL);
+	err = -ENOMEM;
+	if (!ranges)
+		goto out_fput;
+	err = -EFAULT;
+	if (copy_from_user(ranges, (const void __user *)(unsigned long)a.ranges,
+			   a.nr_ranges * sizeof(*ranges)))
+		goto out_free;
+
+	eof_pages = DIV_ROUND_UP(i_size_read(mapping->host), PAGE_SIZE);
+	for (i = 0; i < a.nr_ranges; i++) {
+		err = -EINVAL;
+		if (!ranges[i].nr_pages || ranges[i].start > SG_MAX_INDEX)
+			goto out_free;
+		err = -ERANGE;
+		if (ranges[i].start >= eof_pages)
+			goto out_free;
+	}
+
+	a.evicted_pages = 0;
+	a.skipped_dirty = 0;
+	a.skipped_writeback = 0;
+	a.skipped_mapped = 0;
+	a.skipped_locked = 0;
+	a.skipped_partial = 0;
+	a.skipped_shmem = 0;
+	a.skipped_busy = 0;
+	shmem = sg_mapping_is_shmem(mapping);
+	for (i = 0; i < a.nr_ranges; i++) {
+		pgoff_t start = ranges[i].start;
+		pgoff_t end = SG_MAX_INDEX;
+
+		if (ranges[i].nr_pages - 1 < SG_MAX_INDEX - start)
+			end = start + ranges[i].nr_pages - 1;
+		err = sg_evict_range(mapping, shmem, start, end, &a);
+		if (err)
+			goto out_free;
+	}
+	err = sg_copy_args_out(uarg, &a, sizeof(a));
+
+out_free:
+	kvfree(ranges);
+out_fput:
+	fput(file);
+	return err;
+}
+
+/* A max-heap on ino keeps the max_entries smallest inode numbers seen. */
+struct sg_inode_heap {
+	struct sg_pcache_inode *e;
+	u32 nr;
+	u32 cap;
+};
+
+static void sg_heap_sift_down(struct sg_inode_heap *h, u32 i)
+{
+	for (;;) {
+		u32 l = 2 * i + 1, r = l + 1, big = i;
+
+		if (l < h->nr && h->e[l].ino > h->e[big].ino)
+			big = l;
+		if (r < h->nr && h->e[r].ino > h->e[big].ino)
+			big = r;
+		if (big == i)
+			return;
+		swap(h->e[i], h->e[big]);
+		i = big;
+	}
+}
+
+static void sg_heap_offer(struct sg_inode_heap *h, u64 ino, u64 nr_pages,
+			  u64 size)
+{
+	struct sg_pcache_inode e = { .ino = ino, .nr_pages = nr_pages,
+				     .size = size };
+	u32 i;
+
+	if (h->nr < h->cap) {
+		i = h->nr++;
+		h->e[i] = e;
+		while (i && h->e[(i - 1) / 2].ino < h->e[i].ino) {
+			swap(h->e[i], h->e[(i - 1) / 2]);
+			i = (i - 1) / 2;
+		}
+		return;
+	}
+	if (ino >= h->e[0].ino)
+		return;
+	h->e[0] = e;
+	sg_heap_sift_down(h, 0);
+}
+
+static int sg_inode_cmp(const void *a, const void *b)
+{
+	const struct sg_pcache_inode *x = a, *y = b;
+
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Walk sb's inodes like drop_pagecache_sb(): under s_inode_list_lock, skip
+ * inodes being created or freed; to reschedule, pin the current inode with a
+ * reference so the walk can go on from it, and drop the previous pin only
+ * with the list lock released (iput() may evict and take that lock).
+ */
+static int sg_walk_inodes(struct super_block *sb, u64 cursor,
+			  struct sg_inode_heap *h, u64 *total, u64 *greater)
+{
+	struct inode *inode, *toput = NULL;
+	int err = 0;
+
+	spin_lock(&sb->s_inode_list_lock);
+	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
+		unsigned long nrpages;
+		bool skip;
+
+		spin_lock(&inode->i_lock);
+		skip = inode->i_state & (I_FREEING | I_WILL_FREE | I_NEW);
+		if (!skip) {
+			nrpages = READ_ONCE(inode->i_mapping->nrpages);
+			if (nrpages) {
+				(*total)++;
+				if (inode->i_ino > cursor) {
+					(*greater)++;
+					sg_heap_offer(h, inode->i_ino, nrpages,
+						      i_size_read(inode));
+				}
+			}
+		}
+		spin_unlock(&inode->i_lock);
+		if (skip || !need_resched())
+			continue;
+		/* Safe: the list lock keeps the inode from being freed. */
+		if (!igrab(inode))
+			continue;
+		spin_unlock(&sb->s_inode_list_lock);
+		iput(toput);
+		toput = inode;
+		cond_resched();
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			goto out_unlocked;
+		}
+		spin_lock(&sb->s_inode_list_lock);
+	}
+	spin_unlock(&sb->s_inode_list_lock);
+out_unlocked:
+	iput(toput);
+	return err;
+}
+
+static long sg_ioc_list_inodes(unsigned long uarg)
+{
+	struct sg_pcache_list_inodes a;
+	struct sg_inode_heap heap = { 0 };
+	struct file *file;
+	struct inode *inode;
+	u64 total = 0, greater = 0;
+	long err;
+
+	err = sg_copy_args_in(&a, sizeof(a), uarg);
+	if (err)
+		return err;
+	if (a.reserved)
+		return -EINVAL;
+	if (!a.max_entries || a.max_entries > SG_PCACHE_MAX_INODE_ENTRIES)
+		return -EINVAL;
+	err = sg_check_user_array(a.entries, a.max_entries,
+				  sizeof(struct sg_pcache_inode));
+	if (err)
+		return err;
+	if (a.fd < 0)
+		return -EBADF;
+	file = fget(a.fd);
+	if (!file)
+		return -EBADF;
+	inode = file_inode(file);
+	err = -EINVAL;
+	if (!S_ISREG(inode->i_mode) && !S_ISDIR(inode->i_mode))
+		goto out_fput;
+
+	heap.cap = a.max_entries;
+	heap.e = kvmalloc_array(heap.cap, sizeof(*heap.e), GFP_KERNEL);
+	err = -ENOMEM;
+	if (!heap.e)
+		goto out_fput;
+	err = sg_walk_inodes(inode->i_sb, a.cursor, &heap, &total, &greater);
+	if (err)
+		goto out_free;
+	sort(heap.e, heap.nr, sizeof(*heap.e), sg_inode_cmp, NULL);
+	err = -EFAULT;
+	if (heap.nr && copy_to_user((void __user *)(unsigned long)a.entries,
+				    heap.e, heap.nr * sizeof(*heap.e)))
+		goto out_free;
+	a.nr_entries = heap.nr;
+	a.total_inodes = total;
+	a.status = greater <= heap.cap ? SG_PCACHE_STATUS_DONE : 0;
+	if (heap.nr)
+		a.cursor = heap.e[heap.nr - 1].ino;
+	err = sg_copy_args_out(uarg, &a, sizeof(a));
+
+out_free:
+	kvfree(heap.e);
+out_fput:
+	fput(file);
+	return err;
+}
+
+static long sg_pcache_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
+	switch (cmd) {
+	case SG_PCACHE_IOC_VERSION:
+		return sg_ioc_version(arg);
+	case SG_PCACHE_IOC_FILE_PAGES:
+		return sg_ioc_file_pages(arg);
+	case SG_PCACHE_IOC_EVICT:
+		return sg_ioc_evict(arg);
+	case SG_PCACHE_IOC_LIST_INODES:
+		return sg_ioc_list_inodes(arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations sg_pcache_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = sg_pcache_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice sg_pcache_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = SG_PCACHE_DEVICE_NAME,
+	.fops = &sg_pcache_fops,
+	.mode = 0600,
+};
+
+static int __init sg_pcache_init(void)
+{
+	int err = misc_register(&sg_pcache_dev);
+
+	if (err)
+		pr_err("misc_register failed: %d\n", err);
+	return err;
+}
+
+static void __exit sg_pcache_exit(void)
+{
+	misc_deregister(&sg_pcache_dev);
+}
+
+module_init(sg_pcache_init);
+module_exit(sg_pcache_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("singleton: side-effect-free page-cache view and eviction");
+MODULE_VERSION("1.0");
