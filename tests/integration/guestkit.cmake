@@ -1,0 +1,4 @@
+add_executable(guestkit_integration_tests ${CMAKE_CURRENT_LIST_DIR}/guestkit_test.cpp)
+target_link_libraries(guestkit_integration_tests PRIVATE singleton_guestkit GTest::gtest_main)
+gtest_discover_tests(guestkit_integration_tests DISCOVERY_TIMEOUT 60
+  PROPERTIES LABELS integration TIMEOUT 300)

@@ -1,0 +1,117 @@
+// The guest kit itself, with real guests: boot, read, pause, look from the host, power off;
+// and a hanging guest is killed at its timeout with the console tail in the error.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <unordered_set>
+
+#include <gtest/gtest.h>
+
+#include "tests/vm/fixtures.hpp"
+#include "tests/vm/guest.hpp"
+
+namespace singleton::guestkit {
+namespace {
+
+constexpr uint64_t kFileBytes = 32ull << 20;
+
+void drop_from_host_cache(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << path;
+  fdatasync(fd);
+  posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  close(fd);
+}
+
+struct Launch {
+  std::string kernel_line;
+  bool libvirt;
+};
+
+class GuestReadsFile : public ::testing::TestWithParam<Launch> {};
+
+TEST_P(GuestReadsFile, HostCacheAndGuestRamBothHoldTheFileWhilePaused) {
+  const Launch launch = GetParam();
+  std::unique_ptr<LibvirtDaemon> daemon;
+  if (launch.libvirt) daemon = std::make_unique<LibvirtDaemon>();
+
+  ScratchDir dir("kit");
+  std::filesystem::create_directories(dir / "data");
+  write_random_file(dir / "data/file32", kFileBytes, 32);
+  const std::string image = dir / "data.img";
+  make_image(dir / "data", image);
+  const auto pages = file_pages_in_image(image, "/file32");
+  ASSERT_EQ(pages.size(), kFileBytes / 4096);
+  drop_from_host_cache(image);
+  ASSERT_EQ(count_cached(image, pages), 0u) << "the image was still cached before the guest ran";
+
+  GuestOptions opt;
+  opt.kernel_line = launch.kernel_line;
+  opt.libvirt = launch.libvirt;
+  opt.disks.push_back({image, "raw", "writeback", "data", false});
+  opt.script =
+      "mount -o ro /dev/sg/data /mnt\n"
+      "cat /mnt/file32 > /dev/null\n"
+      "sg_wait read\n"
+      "sg_result sha256 $(sha256sum /mnt/file32 | cut -d' ' -f1)\n";
+  const auto started = std::chrono::steady_clock::now();
+  Guest guest(opt);
+  guest.wait_for_pause("read");
+
+  // Host page cache: every page of the file's blocks in the image.
+  const uint64_t cached = count_cached(image, pages);
+  EXPECT_GE(cached, pages.size() * 99 / 100) << "host cache holds " << cached << " of "
+                                              << pages.size() << " pages of the file";
+  // Guest RAM (QEMU's mergeable anonymous memory) holds the same content.
+  const auto guest_hashes = mergeable_page_hashes(guest.qemu_pid());
+  const std::unordered_set<uint64_t> in_guest(guest_hashes.begin(), guest_hashes.end());
+  uint64_t found = 0;
+  for (uint64_t h : page_hashes(dir / "data/file32")) found += in_guest.count(h);
+  EXPECT_GE(found, pages.size() * 99 / 100)
+      << "guest RAM holds " << found << " of " << pages.size() << " pages of the file";
+
+  guest.resume("read");
+  const GuestResult result = guest.wait();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  RecordProperty("boot_to_poweroff_s", std::to_string(seconds));
+  std::printf("boot-to-poweroff (%s, %s): %.1f s\n", launch.kernel_line.c_str(),
+              launch.libvirt ? "libvirt" : "qemu", seconds);
+  EXPECT_EQ(result.rc, 0) << result.output;
+  EXPECT_EQ(result.results.count("sha256"), 1u) << result.output;
+  EXPECT_LT(seconds, 30.0) << "boot, read and poweroff should take under 30 s";
+}
+
+INSTANTIATE_TEST_SUITE_P(Kit, GuestReadsFile,
+                         ::testing::Values(Launch{"6.1", false}, Launch{"6.12", false},
+                                           Launch{"6.1", true}),
+                         [](const auto& info) {
+                           std::string name = info.param.kernel_line + (info.param.libvirt ? "_libvirt" : "_qemu");
+                           for (auto& c : name)
+                             if (c == '.') c = '_';
+                           return name;
+                         });
+
+TEST(GuestTimeout, HangingGuestIsKilledAndTheErrorShowsTheConsoleTail) {
+  GuestOptions opt;
+  opt.timeout = std::chrono::seconds(15);
+  opt.script = "sg_result started 1\nsleep 100000\n";
+  pid_t pid = -1;
+  try {
+    Guest guest(opt);
+    pid = guest.qemu_pid();
+    guest.wait();
+    FAIL() << "a guest that sleeps forever returned from wait()";
+  } catch (const GuestTimeout& e) {
+    EXPECT_NE(std::string(e.what()).find("@@SG-RESULT started=1@@"), std::string::npos)
+        << "console tail missing from: " << e.what();
+  }
+  ASSERT_GT(pid, 0);
+  EXPECT_NE(kill(pid, 0), 0) << "QEMU " << pid << " still runs after the timeout";
+}
+
+}  // namespace
+}  // namespace singleton::guestkit

@@ -1,0 +1,3 @@
+add_executable(guestkit_unit_tests ${CMAKE_CURRENT_LIST_DIR}/guestkit_console_test.cpp)
+target_link_libraries(guestkit_unit_tests PRIVATE singleton_guestkit GTest::gtest_main)
+gtest_discover_tests(guestkit_unit_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
