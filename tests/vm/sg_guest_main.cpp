@@ -1,4 +1,5 @@
 // sg-guest: the guest kit from the shell (demo, bench, module tests). See tests/vm/README.md.
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -13,6 +14,10 @@ namespace {
 
 constexpr int kExitTimeout = 124;
 constexpr int kExitKitError = 125;
+
+// SIGTERM/SIGINT: kill the guest (also a libvirt domain, which would outlive us) and exit.
+volatile std::sig_atomic_t g_stop = 0;
+void on_stop_signal(int) { g_stop = 1; }
 
 [[noreturn]] void usage(const std::string& error) {
   std::cerr << "sg-guest: " << error << "\n"
@@ -76,6 +81,8 @@ int main(int argc, char** argv) {
   ss << in.rdbuf();
   opt.script = ss.str();
 
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGINT, on_stop_signal);
   std::unique_ptr<LibvirtDaemon> daemon;
   int rc = kExitKitError;
   std::unique_ptr<Guest> guest;
@@ -86,6 +93,11 @@ int main(int argc, char** argv) {
     size_t handled = 0;
     // Serve sg_wait pauses until the script ends; Guest::wait() then collects the result.
     while (std::chrono::steady_clock::now() < deadline && guest->running()) {
+      if (g_stop) {
+        guest->kill();
+        std::cerr << "sg-guest: stopped by a signal, guest killed\n";
+        return 143;
+      }
       auto m = parse_console(guest->console());
       for (; handled < m.waits.size(); ++handled) {
         const std::string& name = m.waits[handled];
