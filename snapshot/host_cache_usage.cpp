@@ -1,0 +1,84 @@
+#include "snapshot/host_cache_usage.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "snapshot/error.hpp"
+#include "snapshot/pagemap.hpp"
+#include "snapshot/unique_fd.hpp"
+
+namespace singleton {
+namespace {
+
+// include/uapi/linux/mman.h of Linux 6.5; Debian 12's headers predate it.
+struct CachestatRange {
+  uint64_t off;
+  uint64_t len;  // 0: to the end of the file
+};
+struct Cachestat {
+  uint64_t nr_cache;
+  uint64_t nr_dirty;
+  uint64_t nr_writeback;
+  uint64_t nr_evicted;
+  uint64_t nr_recently_evicted;
+};
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+
+class Mapping {
+ public:
+  Mapping(int fd, size_t length) : length_(length) {
+    address_ = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, 0);
+  }
+  ~Mapping() {
+    if (address_ != MAP_FAILED) ::munmap(address_, length_);
+  }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  void* get() const { return address_ == MAP_FAILED ? nullptr : address_; }
+
+ private:
+  void* address_;
+  size_t length_;
+};
+
+// Note: mincore reports every page resident to callers without write access who do not own the
+// file (ENVIRONMENT.md); as root that does not apply.
+HostCacheUsage mincore_usage(int fd, const std::string& path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) throw_errno("stat " + path);
+  HostCacheUsage usage;
+  if (st.st_size == 0) return usage;
+  size_t length = static_cast<size_t>(st.st_size);
+  Mapping mapping(fd, length);
+  if (!mapping.get()) throw_errno("mmap " + path);
+  ::madvise(mapping.get(), length, MADV_RANDOM);
+  std::vector<unsigned char> resident((length + kPageSize - 1) / kPageSize);
+  if (::mincore(mapping.get(), length, resident.data()) != 0) throw_errno("mincore " + path);
+  for (unsigned char page : resident) usage.cached_bytes += (page & 1) ? kPageSize : 0;
+  return usage;
+}
+
+}  // namespace
+
+HostCacheUsage host_cache_usage(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME));
+  if (!fd.valid() && errno == EPERM) fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) throw_errno("open " + path);
+  CachestatRange range{0, 0};
+  Cachestat stat{};
+  if (::syscall(__NR_cachestat, fd.get(), &range, &stat, 0) == 0) {
+    return HostCacheUsage{stat.nr_cache * kPageSize, stat.nr_dirty * kPageSize, true};
+  }
+  if (errno != ENOSYS && errno != EOPNOTSUPP) throw_errno("cachestat " + path);
+  return mincore_usage(fd.get(), path);
+}
+
+}  // namespace singleton
