@@ -1,0 +1,101 @@
+#include "scrubber/pass_command.hpp"
+
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "scrubber/cli_text.hpp"
+#include "scrubber/page_cache_view.hpp"
+#include "scrubber/pass_lock.hpp"
+#include "scrubber/pass_report_output.hpp"
+#include "scrubber/progress_line.hpp"
+#include "scrubber/scrub_pass.hpp"
+#include "scrubber/vm_selection.hpp"
+#include "snapshot/error.hpp"
+
+namespace singleton {
+namespace po = boost::program_options;
+
+namespace {
+
+std::string progress_text(const PassProgress& p) {
+  return p.stage + " " + std::to_string(p.item) + "/" + std::to_string(p.items) + " " + p.what +
+         ": " + std::to_string(p.pages * 4096 >> 20) + " MiB";
+}
+
+}  // namespace
+
+int run_pass_command(bool evict, const std::vector<std::string>& args) {
+  const char* name = evict ? "scrub" : "scan";
+  po::options_description options(std::string("Usage: singleton ") + name + " [options]\n" +
+                                  (evict
+                                       ? "Evicts the host page-cache pages of VM disk images "
+                                         "that the guests already hold (one pass, for cron).\n"
+                                       : "Dry run: shows what `singleton scrub` would evict; "
+                                         "adds nothing to and removes nothing from the cache.\n") +
+                                  "Options");
+  VmSelectionOptions selection;
+  std::string backend = "auto";
+  std::string shared = "all";
+  uint64_t max_evict_mib = 0;
+  options.add_options()("help,h", "this help")("json", "print the report as JSON")(
+      "vm", po::value(&selection.names)->composing(), "libvirt domain name (repeatable)")(
+      "pid", po::value(&selection.pids)->composing(), "QEMU process id (with --image; repeatable)")(
+      "image", po::value(&selection.images)->composing(),
+      "disk image of the --pid VM (repeatable)")("connect", po::value(&selection.connect_uri),
+                                                 "libvirt URI (default: libvirt's own)")(
+      "backend", po::value(&backend)->default_value("auto"),
+      "host cache view: auto|kmod|mincore (auto: kmod when loaded, else mincore)")(
+      "shared-policy", po::value(&shared)->default_value("all"), "all|any: see below")(
+      "max-evict", po::value(&max_evict_mib), "evict at most this many MiB in this pass");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(options).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw Error(ExitCode::kUsage, std::string(e.what()) + " (see singleton " + name + " --help)");
+  }
+  if (vm.count("help")) {
+    std::cout << options << "\n" << kSharedPolicyHelp << "\n" << kExitCodesHelp;
+    return 0;
+  }
+  const BackendChoice choice = backend_choice_from_string(backend);
+  PassOptions pass;
+  pass.evict = evict;
+  pass.shared_policy = shared_policy_from_string(shared);
+  if (vm.count("max-evict")) {
+    if (max_evict_mib == 0) throw Error(ExitCode::kUsage, "--max-evict must be at least 1 MiB");
+    pass.max_evict_pages = max_evict_mib * (1 << 20) / kPageBytes;
+  }
+  if (::geteuid() != 0) {
+    throw Error(ExitCode::kEnvironment,
+                std::string(name) +
+                    " must run as root (it reads guest memory and the host page cache's frames)");
+  }
+  const PassLock lock;
+  const std::vector<Vm> vms = select_vms(selection);
+  ChosenView view = make_page_cache_view(choice);
+
+  ProgressLine progress(!vm.count("json"));
+  pass.on_progress = [&](const PassProgress& p) { progress.show(progress_text(p)); };
+  PassReport report = run_pass(*view.view, vms, pass);
+  report.backend_note = view.note;
+  progress.clear();
+
+  if (vm.count("json")) {
+    std::cout << boost::json::serialize(pass_report_json(report)) << "\n";
+  } else {
+    print_pass_table(report, std::cout);
+  }
+  for (const VmReport& v : report.vms) {
+    if (!v.error.empty()) std::cerr << "singleton: " << v.error << "\n";
+  }
+  for (const ImageReport& image : report.images) {
+    if (!image.error.empty())
+      std::cerr << "singleton: " << image.path << ": " << image.error << "\n";
+  }
+  return static_cast<int>(report.exit_code());
+}
+
+}  // namespace singleton
