@@ -9,6 +9,7 @@
 #include "scrubber/cli_text.hpp"
 #include "scrubber/pagecache_command.hpp"
 #include "scrubber/pass_command.hpp"
+#include "scrubber/vms_cli.hpp"
 #include "snapshot/error.hpp"
 
 #ifndef SINGLETON_VERSION
@@ -27,6 +28,7 @@ constexpr const char* kUsage =
     "  scan        dry run: what a scrub would evict, per image (changes nothing)\n"
     "  scrub       one pass: evict the double-cached pages (for cron)\n"
     "  pagecache   what the host page cache holds of files (like fincore; --pages per page)\n"
+    "  vms         the VMs found (libvirt domains, QEMU processes), their RAM and disks\n"
     "\n"
     "Common options of scan and scrub: --json, --vm NAME, --pid PID --image PATH,\n"
     "  --connect URI, --backend auto|kmod|mincore, --shared-policy all|any, --max-evict MIB\n"
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
     if (words[0] == "scan") return singleton::run_pass_command(false, rest);
     if (words[0] == "scrub") return singleton::run_pass_command(true, rest);
     if (words[0] == "pagecache") return singleton::run_pagecache_command(rest);
+    if (words[0] == "vms") return singleton::run_vms_cli(rest);
     throw Error(singleton::ExitCode::kUsage,
                 "unknown command '" + words[0] + "' (see singleton --help)");
   } catch (const Error& e) {

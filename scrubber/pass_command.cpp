@@ -74,12 +74,15 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
                     " must run as root (it reads guest memory and the host page cache's frames)");
   }
   const PassLock lock;
-  const std::vector<Vm> vms = select_vms(selection);
+  const VmSelection selected = select_vms(selection);
+  for (const auto& warning : selected.warnings)
+    std::cerr << "singleton: warning: " << warning << "\n";
   ChosenView view = make_page_cache_view(choice);
 
   ProgressLine progress(!vm.count("json"));
   pass.on_progress = [&](const PassProgress& p) { progress.show(progress_text(p)); };
-  PassReport report = run_pass(*view.view, vms, pass);
+  PassReport report = run_pass(*view.view, selected.vms, pass);
+  report.discovery_errors = selected.errors;
   report.backend_note = view.note;
   progress.clear();
 
@@ -88,6 +91,7 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
   } else {
     print_pass_table(report, std::cout);
   }
+  for (const auto& error : report.discovery_errors) std::cerr << "singleton: " << error << "\n";
   for (const VmReport& v : report.vms) {
     if (!v.error.empty()) std::cerr << "singleton: " << v.error << "\n";
   }

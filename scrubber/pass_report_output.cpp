@@ -81,6 +81,9 @@ boost::json::object pass_report_json(const PassReport& report) {
   boost::json::array uncached;
   for (const auto& disk : report.uncached_disks) uncached.emplace_back(disk);
   o["uncached_disks"] = std::move(uncached);
+  boost::json::array discovery;
+  for (const auto& error : report.discovery_errors) discovery.emplace_back(error);
+  o["discovery_errors"] = std::move(discovery);
   return o;
 }
 

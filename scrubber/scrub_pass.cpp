@@ -46,6 +46,7 @@ void scrub_image(PageCacheView& view, const ReadOnlyFile& file,
 }  // namespace
 
 ExitCode PassReport::exit_code() const {
+  if (!discovery_errors.empty()) return ExitCode::kPartial;
   for (const VmReport& vm : vms) {
     if (!vm.error.empty()) return ExitCode::kPartial;
   }

@@ -60,6 +60,7 @@ struct PassReport {
   std::vector<VmReport> vms;
   std::vector<ImageReport> images;
   std::vector<std::string> uncached_disks;
+  std::vector<std::string> discovery_errors;  // VMs or disks discovery could not describe
   PageCounts totals;
   double snapshot_seconds = 0;
   double scrub_seconds = 0;

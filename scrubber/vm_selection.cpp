@@ -6,6 +6,7 @@
 #include <climits>
 
 #include "scrubber/read_only_file.hpp"
+#include "snapshot/discovery.hpp"
 #include "snapshot/error.hpp"
 
 namespace singleton {
@@ -21,60 +22,78 @@ pid_t parse_pid(const std::string& text) {
   return static_cast<pid_t>(value);
 }
 
-namespace {
-
-std::vector<Vm> explicit_vms(const VmSelectionOptions& options) {
-  if (options.pids.empty()) {
-    throw Error(ExitCode::kUsage, "--image needs --pid: whose memory holds this image's pages?");
+VmSelection select_vms(const VmSelectionOptions& options) {
+  DiscoveryOptions discovery;
+  if (!options.connect_uri.empty()) {
+    discovery.libvirt_uri = options.connect_uri;
+    discovery.libvirt_uri_given = true;
   }
-  if (options.images.empty()) {
-    throw Error(ExitCode::kUsage, "--pid needs --image: which disk image does this VM use?");
-  }
-  if (options.pids.size() != 1 && options.pids.size() != options.images.size()) {
-    throw Error(ExitCode::kUsage,
-                "give one --pid with any number of --image, or one --image per --pid (in order)");
-  }
-  std::vector<Vm> vms;
-  for (const std::string& text : options.pids) {
-    Vm vm;
-    vm.pid = parse_pid(text);
-    struct stat st {};
-    if (::stat(("/proc/" + std::to_string(vm.pid)).c_str(), &st) != 0) {
-      throw Error(ExitCode::kUsage, "--pid " + text + ": no such process");
-    }
-    vm.name = "pid-" + std::to_string(vm.pid);
-    vm.source = VmSource::kExplicit;
-    vms.push_back(vm);
-  }
-  for (size_t i = 0; i < options.images.size(); ++i) {
-    const std::string& path = options.images[i];
-    // Open once now so that a missing or unreadable image is a usage error before any work.
-    try {
-      ReadOnlyFile probe(path);
-    } catch (const Error& e) {
-      throw Error(ExitCode::kUsage, std::string("--image: ") + e.what());
-    }
-    VmDisk disk;
-    disk.path = path;
-    disk.cache = CacheMode::kUnknown;  // through the host cache unless told otherwise
-    Vm& vm = vms.size() == 1 ? vms[0] : vms[i];
-    vm.disks.push_back(disk);
-  }
-  return vms;
-}
-
-}  // namespace
-
-std::vector<Vm> select_vms(const VmSelectionOptions& options) {
-  if (!options.pids.empty() || !options.images.empty()) {
+  const bool explicit_vms = !options.pids.empty() || !options.images.empty();
+  if (explicit_vms) {
     if (!options.names.empty()) {
       throw Error(ExitCode::kUsage, "--vm and --pid/--image cannot be combined in one pass");
     }
-    return explicit_vms(options);
+    if (options.pids.empty()) {
+      throw Error(ExitCode::kUsage, "--image needs --pid: whose memory holds this image's pages?");
+    }
+    if (options.images.empty()) {
+      throw Error(ExitCode::kUsage, "--pid needs --image: which disk image does this VM use?");
+    }
+    std::vector<pid_t> pids;
+    for (const std::string& text : options.pids) {
+      pids.push_back(parse_pid(text));
+      struct stat st {};
+      if (::stat(("/proc/" + text).c_str(), &st) != 0) {
+        throw Error(ExitCode::kUsage, "--pid " + text + ": no such process");
+      }
+    }
+    for (const std::string& path : options.images) {
+      // Open once now, so that a missing or unreadable image is a usage error before any work.
+      try {
+        ReadOnlyFile probe(path);
+      } catch (const Error& e) {
+        throw Error(ExitCode::kUsage, std::string("--image: ") + e.what());
+      }
+    }
+    discovery.explicit_vms = pair_explicit_args(pids, options.images);
   }
-  throw Error(ExitCode::kUsage,
-              "VM discovery (libvirt, /proc) is not wired into this build yet: use --pid PID "
-              "--image PATH");
+
+  DiscoveryResult found = discover_vms(discovery);
+  VmSelection selection;
+  for (const DiscoveryProblem& problem : found.problems) {
+    if (problem.warning) {
+      selection.warnings.push_back(problem.message);
+    } else if (problem.code == ExitCode::kUsage || problem.code == ExitCode::kEnvironment) {
+      throw Error(problem.code, problem.message);
+    } else {
+      selection.errors.push_back(problem.message);
+    }
+  }
+  if (options.names.empty()) {
+    selection.vms = std::move(found.vms);
+    if (selection.vms.empty() && selection.errors.empty()) {
+      throw Error(ExitCode::kUsage,
+                  "no VM found (libvirt domains or QEMU processes); name one "
+                  "with --vm NAME or --pid PID --image PATH");
+    }
+    return selection;
+  }
+  for (const std::string& name : options.names) {
+    bool matched = false;
+    for (const Vm& vm : found.vms) {
+      if (vm.name == name) {
+        selection.vms.push_back(vm);
+        matched = true;
+      }
+    }
+    if (!matched) {
+      std::string known;
+      for (const Vm& vm : found.vms) known += (known.empty() ? "" : ", ") + vm.name;
+      throw Error(ExitCode::kUsage, "--vm " + name + ": no such VM (found: " +
+                                        (known.empty() ? "none" : known) + ")");
+    }
+  }
+  return selection;
 }
 
 }  // namespace singleton
