@@ -1,0 +1,182 @@
+// Discovery on this host, with real processes: explicit VMs, a fake "QEMU" found through /proc,
+// qemu-img on a real qcow2 chain, and host cache usage of a real file.
+#include "snapshot/discovery.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "snapshot/backing_chain.hpp"
+#include "snapshot/host_cache_usage.hpp"
+#include "snapshot/open_files.hpp"
+#include "snapshot/vms_command.hpp"
+#include "tests/unit/memory_holder_process.hpp"
+
+namespace singleton {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    char templ[] = "/tmp/snapshot-test-XXXXXX";
+    path_ = ::mkdtemp(templ);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+void write_file(const std::string& path, size_t bytes) {
+  std::ofstream out(path, std::ios::binary);
+  std::string block(4096, 'x');
+  for (size_t done = 0; done < bytes; done += block.size()) out.write(block.data(), block.size());
+}
+
+TEST(HostCacheUsage, SeesAFileJustWrittenAndNothingAfterDropping) {
+  TempDir dir;
+  write_file(dir / "f", 4 << 20);
+  auto usage = host_cache_usage(dir / "f");
+  EXPECT_TRUE(usage.from_cachestat);  // this host's kernel has cachestat
+  EXPECT_EQ(usage.cached_bytes, 4u << 20);
+  int fd = open((dir / "f").c_str(), O_RDONLY);
+  fdatasync(fd);
+  posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  close(fd);
+  EXPECT_EQ(host_cache_usage(dir / "f").cached_bytes, 0u);
+  EXPECT_THROW(host_cache_usage(dir / "missing"), SystemError);
+}
+
+TEST(OpenFiles, CacheModeFollowsOpenFlags) {
+  EXPECT_EQ(cache_mode_from_open_flags(O_RDWR | O_DIRECT), CacheMode::kNone);
+  EXPECT_EQ(cache_mode_from_open_flags(O_RDWR | O_DIRECT | O_DSYNC), CacheMode::kDirectsync);
+  EXPECT_EQ(cache_mode_from_open_flags(O_RDWR | O_DSYNC), CacheMode::kWritethrough);
+  EXPECT_EQ(cache_mode_from_open_flags(O_RDWR), CacheMode::kWriteback);
+}
+
+TEST(BackingChain, QemuImgReportsARealQcow2Chain) {
+  TempDir dir;
+  auto run = [](const std::string& command) { ASSERT_EQ(std::system(command.c_str()), 0) << command; };
+  run("qemu-img create -q -f raw " + dir / "base.raw" + " 8M");
+  run("qemu-img create -q -f qcow2 -F raw -b " + dir / "base.raw" + " " + dir / "mid.qcow2");
+  run("qemu-img create -q -f qcow2 -F qcow2 -b " + dir / "mid.qcow2" + " " + dir / "top.qcow2");
+  EXPECT_EQ(query_backing_chain(dir / "top.qcow2", "qcow2"),
+            (std::vector<std::string>{dir / "mid.qcow2", dir / "base.raw"}));
+  EXPECT_EQ(detect_image_format(dir / "top.qcow2"), "qcow2");
+  EXPECT_EQ(detect_image_format(dir / "base.raw"), "raw");
+  try {
+    query_backing_chain(dir / "nothing.qcow2", "qcow2");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("nothing.qcow2"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Discovery, ExplicitVmGetsItsImageWithTheCacheModeItOpenedItWith) {
+  TempDir dir;
+  write_file(dir / "disk.raw", 2 << 20);
+  testing::MemoryHolderProcess holder({.pages = 64});
+  // The holder does not have the image open: cache mode unknown (treated as cached).
+  DiscoveryOptions options;
+  options.explicit_vms = {{holder.pid(), {dir / "disk.raw"}}};
+  auto result = discover_vms(options);
+  ASSERT_EQ(result.vms.size(), 1u);
+  EXPECT_EQ(result.exit_code(), ExitCode::kDone);
+  const Vm& vm = result.vms[0];
+  EXPECT_EQ(vm.source, VmSource::kExplicit);
+  EXPECT_EQ(vm.pid, holder.pid());
+  ASSERT_EQ(vm.disks.size(), 1u);
+  EXPECT_EQ(vm.disks[0].path, dir / "disk.raw");
+  EXPECT_EQ(vm.disks[0].format, "raw");
+  EXPECT_EQ(vm.disks[0].cache, CacheMode::kUnknown);
+}
+
+TEST(Discovery, ExplicitMissingPidAndImageAreUsageErrorsNamingThem) {
+  testing::MemoryHolderProcess holder({.pages = 16});
+  DiscoveryOptions options;
+  options.explicit_vms = {{999999999, {}}, {holder.pid(), {"/nonexistent/disk.img"}}};
+  auto result = discover_vms(options);
+  EXPECT_EQ(result.vms.size(), 1u);
+  EXPECT_EQ(result.exit_code(), ExitCode::kUsage);
+  ASSERT_EQ(result.problems.size(), 2u);
+  EXPECT_NE(result.problems[0].message.find("999999999"), std::string::npos);
+  EXPECT_NE(result.problems[1].message.find("/nonexistent/disk.img"), std::string::npos);
+}
+
+// A process whose argv[0] says qemu-system-x86_64: /proc discovery must find it with its -drive.
+TEST(Discovery, ProcessWithAQemuCommandLineIsFoundThroughProc) {
+  TempDir dir;
+  write_file(dir / "plain.raw", 2 << 20);
+  pid_t child = fork();
+  if (child == 0) {
+    ::chdir(dir.path().c_str());
+    // bash runs the command string and keeps the rest as positional parameters: its cmdline
+    // is a QEMU command line ("; true" stops bash from exec'ing sleep in its place).
+    execl("/bin/bash", "qemu-system-x86_64", "-c", "sleep 60; true", "-name", "guest=fakeqemu",
+          "-m", "64", "-drive", "file=plain.raw,format=raw,cache=writethrough",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  usleep(100 * 1000);
+  DiscoveryOptions options;
+  options.use_libvirt = false;
+  auto result = discover_vms(options);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  const Vm* found = nullptr;
+  for (const auto& vm : result.vms)
+    if (vm.pid == child) found = &vm;
+  ASSERT_NE(found, nullptr) << "pid " << child << " not discovered";
+  EXPECT_EQ(found->name, "fakeqemu");
+  EXPECT_EQ(found->source, VmSource::kProc);
+  EXPECT_EQ(found->ram_bytes, 64u << 20);
+  ASSERT_EQ(found->disks.size(), 1u);
+  EXPECT_EQ(found->disks[0].path, dir / "plain.raw");  // relative to QEMU's cwd
+  EXPECT_EQ(found->disks[0].cache, CacheMode::kWritethrough);
+}
+
+TEST(VmsCommand, JsonListsAnExplicitVmWithItsDiskAndCachedBytes) {
+  TempDir dir;
+  write_file(dir / "disk.raw", 3 << 20);
+  testing::MemoryHolderProcess holder({.pages = 128});
+  VmsCommandOptions options;
+  options.discovery.explicit_vms = {{holder.pid(), {dir / "disk.raw"}}};
+  options.json = true;
+  std::ostringstream out, err;
+  EXPECT_EQ(run_vms_command(options, out, err), 0) << err.str();
+  std::string json = out.str();
+  EXPECT_NE(json.find("\"pid\":" + std::to_string(holder.pid())), std::string::npos) << json;
+  EXPECT_NE(json.find("\"source\":\"explicit\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"resident_bytes\":" + std::to_string(128 * 4096)), std::string::npos) << json;
+  EXPECT_NE(json.find("\"host_cached_bytes\":" + std::to_string(3 << 20)), std::string::npos) << json;
+  EXPECT_NE(json.find("\"format\":\"raw\""), std::string::npos) << json;
+
+  options.json = false;
+  std::ostringstream table, table_err;
+  EXPECT_EQ(run_vms_command(options, table, table_err), 0);
+  EXPECT_NE(table.str().find("explicit"), std::string::npos) << table.str();
+  EXPECT_NE(table.str().find(dir / "disk.raw"), std::string::npos) << table.str();
+}
+
+TEST(VmsCommand, UnreachableLibvirtUriGivenByTheUserIsAnEnvironmentError) {
+  VmsCommandOptions options;
+  options.discovery.libvirt_uri = "qemu+unix:///system?socket=/nonexistent/libvirt-sock";
+  options.discovery.libvirt_uri_given = true;
+  options.discovery.scan_proc = false;
+  std::ostringstream out, err;
+  EXPECT_EQ(run_vms_command(options, out, err), 3) << err.str();
+  EXPECT_NE(err.str().find("/nonexistent/libvirt-sock"), std::string::npos) << err.str();
+}
+
+}  // namespace
+}  // namespace singleton
