@@ -1,0 +1,193 @@
+// Scrub passes against real guests (guest kit: QEMU TCG or KVM, a real libvirtd), through the
+// `singleton` CLI as an operator runs it. Figures of the issue's tests 1 and 2 and the time of
+// one pass are printed and recorded as test properties.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+
+#include "scrubber/mincore_page_cache_view.hpp"
+#include "scrubber/scrub_pass.hpp"
+#include "scrubber/vm_selection.hpp"
+#include "tests/integration/scrubber/cli_run.hpp"
+#include "tests/vm/fixtures.hpp"
+#include "tests/vm/guest.hpp"
+
+namespace singleton {
+namespace {
+
+using guestkit::Guest;
+using guestkit::GuestOptions;
+using guestkit::ScratchDir;
+using testing::run_singleton;
+using testing::u64;
+
+constexpr uint64_t kMiB = 1 << 20;
+
+void drop_from_host_cache(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << path;
+  ::fdatasync(fd);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
+}
+
+// Reads the given pages of `path` on the host (as a host process would), then waits for the
+// readahead this started.
+void host_read_pages(const std::string& path, const std::vector<uint64_t>& pages) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  std::vector<char> buf(4096);
+  for (uint64_t page : pages) ASSERT_EQ(::pread(fd, buf.data(), 4096, page * 4096), 4096);
+  ::close(fd);
+  ::usleep(300 * 1000);
+}
+
+// Rewrites pages of `path` with their own content: dirty in the host cache, content unchanged
+// (so the guest still holds it: only the dirty state can keep them from being evicted).
+void dirty_pages_in_place(const std::string& path, const std::vector<uint64_t>& pages) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  std::vector<char> buf(4096);
+  for (uint64_t page : pages) {
+    ASSERT_EQ(::pread(fd, buf.data(), 4096, page * 4096), 4096);
+    ASSERT_EQ(::pwrite(fd, buf.data(), 4096, page * 4096), 4096);
+  }
+  ::close(fd);
+}
+
+std::string sha256(const std::string& path) {
+  return testing::shell_output("sha256sum '" + path + "' | cut -d' ' -f1");
+}
+
+std::string kit_problem() {
+  if (::geteuid() != 0) return "integration tests need root";
+  if (!std::filesystem::exists(guestkit::kit_dir() + "/kernel-6.1/vmlinuz")) {
+    return "guest kit not built in " + guestkit::kit_dir() + " (run: make guest-kit, or "
+           "tests/vm/build-kit BUILD/vm)";
+  }
+  return "";
+}
+
+class ScrubGuestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Fail, never skip: a missing kit must not look like a pass.
+    const std::string problem = kit_problem();
+    ASSERT_EQ(problem, "") << problem;
+    lock_dir_ = std::make_unique<ScratchDir>("scrub-lock");
+    ::setenv("SINGLETON_LOCK_FILE", (*lock_dir_ / "pass.lock").c_str(), 1);
+  }
+  std::unique_ptr<ScratchDir> lock_dir_;
+};
+
+// Issue tests 1-4 on a raw image and a plain QEMU: a guest reads a 64 MiB file; one scrub evicts
+// >= 90% of its pages from the host cache; pages read on the host only stay (0 evicted); dirty
+// host pages stay; the guest then re-reads its file from disk and its checksum matches.
+TEST_F(ScrubGuestTest, RawImagePlainQemu_EvictsWhatTheGuestHoldsOnly) {
+  ScratchDir dir("scrub-raw");
+  std::filesystem::create_directories(dir / "data");
+  guestkit::write_random_file(dir / "data/guest64", 64 * kMiB, 64);
+  guestkit::write_random_file(dir / "data/hostonly", 16 * kMiB, 16);
+  guestkit::write_random_file(dir / "data/dirtied", 4 * kMiB, 4);
+  const std::string image = dir / "data.img";
+  guestkit::make_image(dir / "data", image);
+  const auto guest_pages = guestkit::file_pages_in_image(image, "/guest64");
+  const auto host_pages = guestkit::file_pages_in_image(image, "/hostonly");
+  const auto dirtied_pages = guestkit::file_pages_in_image(image, "/dirtied");
+  ASSERT_EQ(guest_pages.size(), 64 * kMiB / 4096);
+  ASSERT_EQ(host_pages.size(), 16 * kMiB / 4096);
+  const std::string want = sha256(dir / "data/guest64");
+  drop_from_host_cache(image);
+
+  GuestOptions opt;
+  opt.mem_mib = 384;
+  opt.disks.push_back({image, "raw", "writeback", "data", false});
+  opt.script =
+      "mount -o ro /dev/sg/data /mnt\n"
+      "cat /mnt/guest64 /mnt/dirtied > /dev/null\n"
+      "sg_wait read\n"
+      // Re-read from the (virtual) disk, not from the guest's own cache.
+      "echo 3 > /proc/sys/vm/drop_caches\n"
+      "sg_result sha256 $(sha256sum /mnt/guest64 | cut -d' ' -f1)\n";
+  Guest guest(opt);
+  guest.wait_for_pause("read");
+
+  host_read_pages(image, host_pages);
+  // Pages of a second file the guest read, dirtied on the host with unchanged content (the
+  // guest holds them: only their dirty state may keep them).
+  const std::vector<uint64_t> dirty{dirtied_pages[10], dirtied_pages[500], dirtied_pages[900]};
+  dirty_pages_in_place(image, dirty);
+
+  const uint64_t guest_before = guestkit::count_cached(image, guest_pages);
+  const uint64_t host_before = guestkit::count_cached(image, host_pages);
+  EXPECT_GE(guest_before, guest_pages.size() * 99 / 100) << "the guest's read left the host "
+                                                            "cache without the file";
+  ASSERT_EQ(host_before, host_pages.size());
+
+  // The dry run first: it must change nothing.
+  const auto scan = run_singleton("scan --json --backend mincore --pid " +
+                                  std::to_string(guest.qemu_pid()) + " --image " + image);
+  ASSERT_EQ(scan.rc, 0) << scan.err;
+  EXPECT_EQ(guestkit::count_cached(image, guest_pages), guest_before) << "scan evicted pages";
+
+  const auto start = std::chrono::steady_clock::now();
+  const auto scrub = run_singleton("scrub --json --backend mincore --pid " +
+                                   std::to_string(guest.qemu_pid()) + " --image " + image);
+  const double pass_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(scrub.rc, 0) << scrub.err << scrub.out;
+  const auto report = scrub.json();
+  const auto& totals = report.at("totals").as_object();
+
+  const uint64_t guest_after = guestkit::count_cached(image, guest_pages);
+  const uint64_t host_after = guestkit::count_cached(image, host_pages);
+  const uint64_t evicted_of_file = guest_before - guest_after;
+  std::printf(
+      "test 1: %llu of %llu cached pages of the guest's 64 MiB file evicted (%.1f%%)\n"
+      "test 2: %llu of %llu host-only pages evicted\n"
+      "pass: %.2f s wall (singleton duration_s %.2f), totals: cached %llu, double %llu, "
+      "evicted %llu, skipped %llu, partial-folio %llu, after %llu\n",
+      (unsigned long long)evicted_of_file, (unsigned long long)guest_before,
+      100.0 * evicted_of_file / guest_before, (unsigned long long)(host_before - host_after),
+      (unsigned long long)host_before, pass_s,
+      boost::json::value_to<double>(report.at("duration_s")),
+      (unsigned long long)u64(totals, "cached_pages_before"),
+      (unsigned long long)u64(totals, "double_cached_pages"),
+      (unsigned long long)u64(totals, "evicted_pages"),
+      (unsigned long long)u64(totals, "skipped_pages"),
+      (unsigned long long)u64(totals, "partial_folio_pages"),
+      (unsigned long long)u64(totals, "cached_pages_after"));
+  RecordProperty("test1_evicted_of_file", std::to_string(evicted_of_file));
+  RecordProperty("test1_cached_of_file", std::to_string(guest_before));
+  RecordProperty("test2_host_only_evicted", std::to_string(host_before - host_after));
+  RecordProperty("pass_seconds", std::to_string(pass_s));
+
+  // Test 1: at least 90% of the file's pages (folios straddling the file's edges may stay).
+  EXPECT_GE(evicted_of_file * 10, guest_before * 9);
+  // Test 2: not one page no guest holds.
+  EXPECT_EQ(host_after, host_before);
+  // Test 4: the dirty pages are still cached, and counted as skipped.
+  EXPECT_EQ(guestkit::count_cached(image, dirty), dirty.size());
+  const auto& reasons = totals.at("skipped_by_reason").as_object();
+  EXPECT_GE(u64(reasons, "dirty") + u64(reasons, "writeback"), dirty.size());
+  // The report measures what it claims.
+  EXPECT_EQ(u64(totals, "cached_pages_after"),
+            u64(totals, "cached_pages_before") - u64(totals, "evicted_pages"));
+  EXPECT_EQ(report.at("images").as_array().size(), 1u);
+  EXPECT_EQ(report.at("backend").as_string(), "mincore");
+
+  // Test 3: the guest reads its file back (from disk now) and it is intact.
+  guest.resume("read");
+  const auto result = guest.wait();
+  EXPECT_EQ(result.rc, 0) << result.output;
+  EXPECT_EQ(result.results.at("sha256"), want);
+  const int fd = ::open(image.c_str(), O_RDONLY);
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+}  // namespace singleton
