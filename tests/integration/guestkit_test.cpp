@@ -31,6 +31,10 @@ struct Launch {
   bool libvirt;
 };
 
+void PrintTo(const Launch& l, std::ostream* os) {
+  *os << l.kernel_line << (l.libvirt ? " via libvirt" : " via qemu");
+}
+
 class GuestReadsFile : public ::testing::TestWithParam<Launch> {};
 
 TEST_P(GuestReadsFile, HostCacheAndGuestRamBothHoldTheFileWhilePaused) {
