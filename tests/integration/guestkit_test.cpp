@@ -119,3 +119,62 @@ TEST(GuestTimeout, HangingGuestIsKilledAndTheErrorShowsTheConsoleTail) {
 
 }  // namespace
 }  // namespace singleton::guestkit
+
+namespace singleton::guestkit {
+namespace {
+
+std::string sha256_of(const std::string& path) {
+  FILE* p = popen(("sha256sum '" + path + "'").c_str(), "r");
+  char buf[65] = {0};
+  if (p) {
+    if (fread(buf, 1, 64, p) != 64) buf[0] = 0;
+    pclose(p);
+  }
+  return buf;
+}
+
+TEST(GuestImages, TwoGuestsReadOneBackingFileThroughTheirOwnQcow2Overlays) {
+  ScratchDir dir("overlay");
+  std::filesystem::create_directories(dir / "data");
+  write_random_file(dir / "data/shared", 8ull << 20, 7);
+  make_image(dir / "data", dir / "base.qcow2", "qcow2");
+  make_overlay(dir / "base.qcow2", dir / "a.qcow2");
+  make_overlay(dir / "base.qcow2", dir / "b.qcow2");
+  const std::string script =
+      "mount -o ro /dev/sg/data /mnt\n"
+      "sg_result sha256 $(sha256sum /mnt/shared | cut -d' ' -f1)\n";
+  std::vector<std::unique_ptr<Guest>> guests;
+  for (const char* overlay : {"a.qcow2", "b.qcow2"}) {
+    GuestOptions opt;
+    opt.disks.push_back({dir / overlay, "qcow2", "writeback", "data", false});
+    opt.script = script;
+    guests.push_back(std::make_unique<Guest>(opt));
+  }
+  const std::string expected = sha256_of(dir / "data/shared");
+  for (auto& g : guests) {
+    const GuestResult r = g->wait();
+    EXPECT_EQ(r.rc, 0) << r.output;
+    EXPECT_EQ(r.results.count("sha256") ? r.results.at("sha256") : "", expected) << r.output;
+  }
+}
+
+TEST(GuestImages, CacheNoneLeavesNothingOfTheFileInTheHostCache) {
+  ScratchDir dir("direct");
+  std::filesystem::create_directories(dir / "data");
+  write_random_file(dir / "data/file", 8ull << 20, 9);
+  const std::string image = dir / "data.img";
+  make_image(dir / "data", image);
+  const auto pages = file_pages_in_image(image, "/file");
+  drop_from_host_cache(image);
+  GuestOptions opt;
+  opt.disks.push_back({image, "raw", "none", "data", false});
+  opt.script = "mount -o ro /dev/sg/data /mnt\ncat /mnt/file > /dev/null\nsg_wait read\n";
+  Guest guest(opt);
+  guest.wait_for_pause("read");
+  EXPECT_EQ(count_cached(image, pages), 0u) << "cache=none (O_DIRECT) still filled the host cache";
+  guest.resume("read");
+  EXPECT_EQ(guest.wait().rc, 0);
+}
+
+}  // namespace
+}  // namespace singleton::guestkit
