@@ -65,7 +65,8 @@ std::string sha256(const std::string& path) {
 std::string kit_problem() {
   if (::geteuid() != 0) return "integration tests need root";
   if (!std::filesystem::exists(guestkit::kit_dir() + "/kernel-6.1/vmlinuz")) {
-    return "guest kit not built in " + guestkit::kit_dir() + " (run: make guest-kit, or "
+    return "guest kit not built in " + guestkit::kit_dir() +
+           " (run: make guest-kit, or "
            "tests/vm/build-kit BUILD/vm)";
   }
   return "";
@@ -187,6 +188,194 @@ TEST_F(ScrubGuestTest, RawImagePlainQemu_EvictsWhatTheGuestHoldsOnly) {
   const int fd = ::open(image.c_str(), O_RDONLY);
   ::fsync(fd);
   ::close(fd);
+}
+
+// Issue test 5: a qcow2 image under a libvirt-managed domain, selected by --vm NAME. The guest's
+// 4 KiB blocks stay 4 KiB-aligned in a qcow2 file (64 KiB clusters), so matching works as for raw.
+TEST_F(ScrubGuestTest, Qcow2ImageLibvirtDomain_EvictsTheFileTheGuestRead) {
+  guestkit::LibvirtDaemon daemon;
+  ScratchDir dir("scrub-qcow2");
+  std::filesystem::create_directories(dir / "data");
+  guestkit::write_random_file(dir / "data/file32", 32 * kMiB, 32);
+  const std::string image = dir / "data.qcow2";
+  guestkit::make_image(dir / "data", image, "qcow2");
+  const std::string want = sha256(dir / "data/file32");
+  drop_from_host_cache(image);
+
+  GuestOptions opt;
+  opt.libvirt = true;
+  opt.name = "sg-scrub-qcow2-" + std::to_string(::getpid());
+  opt.disks.push_back({image, "qcow2", "writeback", "data", false});
+  opt.script =
+      "mount -o ro /dev/sg/data /mnt\n"
+      "cat /mnt/file32 > /dev/null\n"
+      "sg_wait read\n"
+      "echo 3 > /proc/sys/vm/drop_caches\n"
+      "sg_result sha256 $(sha256sum /mnt/file32 | cut -d' ' -f1)\n";
+  Guest guest(opt);
+  guest.wait_for_pause("read");
+
+  const auto scrub = run_singleton("scrub --json --vm " + opt.name);
+  ASSERT_EQ(scrub.rc, 0) << scrub.err << scrub.out;
+  const auto report = scrub.json();
+  const boost::json::object* data = nullptr;
+  for (const auto& item : report.at("images").as_array()) {
+    if (item.as_object().at("path").as_string() == image) data = &item.as_object();
+  }
+  ASSERT_NE(data, nullptr) << "image " << image << " not in the report: " << scrub.out;
+  const uint64_t file_pages = 32 * kMiB / 4096;
+  std::printf("qcow2/libvirt: cached %llu, double %llu, evicted %llu, after %llu pages\n",
+              (unsigned long long)u64(*data, "cached_pages_before"),
+              (unsigned long long)u64(*data, "double_cached_pages"),
+              (unsigned long long)u64(*data, "evicted_pages"),
+              (unsigned long long)u64(*data, "cached_pages_after"));
+  EXPECT_GE(u64(*data, "double_cached_pages"), file_pages * 95 / 100);
+  EXPECT_GE(u64(*data, "evicted_pages"), file_pages * 9 / 10);
+  EXPECT_EQ(u64(*data, "cached_pages_after"),
+            u64(*data, "cached_pages_before") - u64(*data, "evicted_pages"));
+  EXPECT_EQ(data->at("vms").as_array().at(0).as_string(), opt.name);
+
+  guest.resume("read");
+  const auto result = guest.wait();
+  EXPECT_EQ(result.rc, 0) << result.output;
+  EXPECT_EQ(result.results.at("sha256"), want);
+}
+
+// Issue test 6: two VMs (plain QEMU, qcow2 overlays) on one raw backing file. Both read file A,
+// only the first reads file B. `all` evicts A's pages and keeps B's; `any` then evicts B's too.
+TEST_F(ScrubGuestTest, SharedBackingFile_AllNeedsEveryVmAnyNeedsOne) {
+  ScratchDir dir("scrub-shared");
+  std::filesystem::create_directories(dir / "data");
+  guestkit::write_random_file(dir / "data/a", 16 * kMiB, 101);
+  guestkit::write_random_file(dir / "data/b", 16 * kMiB, 102);
+  const std::string base = dir / "base.img";
+  guestkit::make_image(dir / "data", base);
+  const auto a_pages = guestkit::file_pages_in_image(base, "/a");
+  const auto b_pages = guestkit::file_pages_in_image(base, "/b");
+  const std::string over1 = dir / "vm1.qcow2";
+  const std::string over2 = dir / "vm2.qcow2";
+  guestkit::make_overlay(base, over1);
+  guestkit::make_overlay(base, over2);
+  const std::string want_a = sha256(dir / "data/a");
+  const std::string want_b = sha256(dir / "data/b");
+  drop_from_host_cache(base);
+
+  auto options = [&](const std::string& overlay, const std::string& files) {
+    GuestOptions opt;
+    opt.disks.push_back({overlay, "qcow2", "writeback", "data", false});
+    opt.script = "mount -o ro /dev/sg/data /mnt\ncat " + files +
+                 " > /dev/null\nsg_wait read\necho 3 > /proc/sys/vm/drop_caches\n"
+                 "sg_result a $(sha256sum /mnt/a | cut -d' ' -f1)\n"
+                 "sg_result b $(sha256sum /mnt/b | cut -d' ' -f1)\n";
+    return opt;
+  };
+  Guest vm1(options(over1, "/mnt/a /mnt/b"));
+  Guest vm2(options(over2, "/mnt/a"));
+  vm1.wait_for_pause("read");
+  vm2.wait_for_pause("read");
+  const std::string vms = "--pid " + std::to_string(vm1.qemu_pid()) + " --image " + over1 +
+                          " --pid " + std::to_string(vm2.qemu_pid()) + " --image " + over2;
+  ASSERT_GE(guestkit::count_cached(base, a_pages), a_pages.size() * 99 / 100);
+  ASSERT_GE(guestkit::count_cached(base, b_pages), b_pages.size() * 99 / 100);
+
+  auto base_report = [&](const testing::CliRun& run) {
+    const boost::json::object report = run.json();  // iterated below: must outlive the loop
+    for (const auto& item : report.at("images").as_array()) {
+      if (item.as_object().at("path").as_string() == base) return item.as_object();
+    }
+    ADD_FAILURE() << "backing file " << base << " not in the report: " << run.out;
+    return boost::json::object();
+  };
+
+  const auto all = run_singleton("scrub --json --shared-policy all " + vms);
+  ASSERT_EQ(all.rc, 0) << all.err << all.out;
+  const auto all_base = base_report(all);
+  ASSERT_FALSE(all_base.empty());
+  EXPECT_EQ(all_base.at("vms").as_array().size(), 2u) << "one file, two VMs";
+  const uint64_t a_left = guestkit::count_cached(base, a_pages);
+  const uint64_t b_left = guestkit::count_cached(base, b_pages);
+  std::printf(
+      "shared, all: double %llu, evicted %llu; A cached %llu of %zu, B cached %llu of %zu\n",
+      (unsigned long long)u64(all_base, "double_cached_pages"),
+      (unsigned long long)u64(all_base, "evicted_pages"), (unsigned long long)a_left,
+      a_pages.size(), (unsigned long long)b_left, b_pages.size());
+  EXPECT_LE(a_left, a_pages.size() / 10) << "A is held by both VMs: `all` evicts it";
+  EXPECT_GE(b_left, b_pages.size() * 99 / 100) << "B is held by one VM only: `all` keeps it";
+
+  const auto any = run_singleton("scrub --json --shared-policy any " + vms);
+  ASSERT_EQ(any.rc, 0) << any.err << any.out;
+  const uint64_t b_left_any = guestkit::count_cached(base, b_pages);
+  std::printf("shared, any: B cached %llu of %zu\n", (unsigned long long)b_left_any,
+              b_pages.size());
+  EXPECT_LE(b_left_any, b_pages.size() / 10) << "`any`: one VM holding B is enough";
+
+  vm1.resume("read");
+  vm2.resume("read");
+  const auto r1 = vm1.wait();
+  const auto r2 = vm2.wait();
+  EXPECT_EQ(r1.results.at("a"), want_a);
+  EXPECT_EQ(r1.results.at("b"), want_b);
+  EXPECT_EQ(r2.results.at("a"), want_a);
+  EXPECT_EQ(r2.results.at("b"), want_b);
+}
+
+// Issue test 7: a VM killed while the pass snapshots it: the pass is done in part (exit code 1),
+// the other VM's image is scrubbed, nothing is evicted on the dead VM's behalf.
+TEST_F(ScrubGuestTest, VmKilledDuringThePass_OtherVmDoneExitCodePartial) {
+  ScratchDir dir("scrub-killed");
+  std::vector<std::string> images;
+  std::vector<std::unique_ptr<Guest>> guests;
+  for (int i = 0; i < 2; ++i) {
+    const std::string data = dir / ("data" + std::to_string(i));
+    std::filesystem::create_directories(data);
+    guestkit::write_random_file(data + "/file", 16 * kMiB, 200 + i);
+    images.push_back(dir / ("vm" + std::to_string(i) + ".img"));
+    guestkit::make_image(data, images.back());
+    drop_from_host_cache(images.back());
+    GuestOptions opt;
+    opt.disks.push_back({images.back(), "raw", "writeback", "data", false});
+    opt.script = "mount -o ro /dev/sg/data /mnt\ncat /mnt/file > /dev/null\nsg_wait read\n";
+    guests.push_back(std::make_unique<Guest>(opt));
+  }
+  for (auto& guest : guests) guest->wait_for_pause("read");
+
+  VmSelectionOptions selection;
+  for (int i = 0; i < 2; ++i) {
+    selection.pids.push_back(std::to_string(guests[i]->qemu_pid()));
+    selection.images.push_back(images[i]);
+  }
+  const VmSelection selected = select_vms(selection);
+  ASSERT_EQ(selected.vms.size(), 2u);
+  const uint64_t cached_before_dead = guestkit::count_cached(images[1], [&] {
+    std::vector<uint64_t> all(std::filesystem::file_size(images[1]) / 4096);
+    for (size_t k = 0; k < all.size(); ++k) all[k] = k;
+    return all;
+  }());
+
+  MincorePageCacheView view;
+  PassOptions options;
+  options.evict = true;
+  options.snapshot.read_batch_bytes = 256 * 1024;  // many batches: the kill lands mid-snapshot
+  bool killed = false;
+  options.on_progress = [&](const PassProgress& p) {
+    if (!killed && p.stage == "snapshot" && p.item == 2) {
+      guests[1]->kill();
+      killed = true;
+    }
+  };
+  const PassReport report = run_pass(view, selected.vms, options);
+  ASSERT_TRUE(killed) << "the pass never reached the second VM's snapshot";
+  EXPECT_EQ(report.exit_code(), ExitCode::kPartial);
+  ASSERT_EQ(report.vms.size(), 2u);
+  EXPECT_EQ(report.vms[0].error, "");
+  EXPECT_NE(report.vms[1].error, "") << "the killed VM's snapshot was reported complete";
+  ASSERT_EQ(report.images.size(), 2u);
+  EXPECT_EQ(report.images[0].error, "");
+  EXPECT_GE(report.images[0].counts.evicted_pages, 16 * kMiB / 4096 * 9 / 10);
+  EXPECT_NE(report.images[1].error, "");
+  EXPECT_EQ(report.images[1].counts.evicted_pages, 0u);
+  std::printf("killed VM: %s\nits image: %s (cached before %llu)\n", report.vms[1].error.c_str(),
+              report.images[1].error.c_str(), (unsigned long long)cached_before_dead);
 }
 
 }  // namespace
