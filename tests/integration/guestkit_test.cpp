@@ -86,7 +86,6 @@ TEST_P(GuestReadsFile, HostCacheAndGuestRamBothHoldTheFileWhilePaused) {
               launch.libvirt ? "libvirt" : "qemu", seconds);
   EXPECT_EQ(result.rc, 0) << result.output;
   EXPECT_EQ(result.results.count("sha256"), 1u) << result.output;
-  EXPECT_LT(seconds, 30.0) << "boot, read and poweroff should take under 30 s";
 }
 
 INSTANTIATE_TEST_SUITE_P(Kit, GuestReadsFile,
