@@ -5,3 +5,10 @@ add_executable(scrubber_unit_tests
 )
 target_link_libraries(scrubber_unit_tests PRIVATE singleton_scrubber GTest::gtest_main)
 gtest_discover_tests(scrubber_unit_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
+
+# The CLI's answers to bad input (runs the built binary; no VMs).
+add_executable(scrubber_cli_tests ${CMAKE_CURRENT_LIST_DIR}/scrubber/cli_errors_test.cpp)
+target_compile_definitions(scrubber_cli_tests PRIVATE SINGLETON_BIN="$<TARGET_FILE:singleton>")
+add_dependencies(scrubber_cli_tests singleton)
+target_link_libraries(scrubber_cli_tests PRIVATE Boost::json GTest::gtest_main)
+gtest_discover_tests(scrubber_cli_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)

@@ -1,0 +1,153 @@
+// Issue test 8: bad input to the `singleton` CLI gives one clear line on stderr and the
+// documented exit code (0 done, 1 partial, 2 usage/configuration, 3 environment).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "tests/integration/scrubber/cli_run.hpp"
+#include "tests/unit/scrubber/temp_file.hpp"
+
+namespace singleton {
+namespace {
+
+using testing::CliRun;
+using testing::run_singleton;
+
+size_t lines(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
+
+void expect_error(const CliRun& run, int rc, const std::string& says) {
+  EXPECT_EQ(run.rc, rc) << run.err;
+  EXPECT_EQ(lines(run.err), 1u) << "not one line: " << run.err;
+  EXPECT_EQ(run.err.rfind("singleton: ", 0), 0u) << run.err;
+  EXPECT_NE(run.err.find(says), std::string::npos) << "expected '" << says << "' in: " << run.err;
+  EXPECT_EQ(run.out, "");
+}
+
+class CliErrorsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "these checks run the CLI as root and as nobody";
+    lock_ = std::filesystem::temp_directory_path() /
+            ("singleton-cli-test-" + std::to_string(::getpid()) + ".lock");
+    ::setenv("SINGLETON_LOCK_FILE", lock_.c_str(), 1);
+  }
+  void TearDown() override { std::filesystem::remove(lock_); }
+  std::string self() const { return std::to_string(::getpid()); }
+  std::filesystem::path lock_;
+};
+
+TEST_F(CliErrorsTest, MissingImageIsAUsageError) {
+  expect_error(run_singleton("scrub --pid " + self() + " --image /nonexistent/disk.img"), 2,
+               "/nonexistent/disk.img");
+}
+
+TEST_F(CliErrorsTest, ImageThatCannotBeReadAsAFileIsAUsageError) {
+  expect_error(run_singleton("scan --pid " + self() + " --image /var/tmp"), 2,
+               "not a regular file");
+}
+
+TEST_F(CliErrorsTest, UnknownVmIsAUsageError) {
+  // libvirt's built-in test driver: a real libvirt connection that needs no daemon.
+  expect_error(run_singleton("scan --connect test:///default --vm no-such-vm-here"), 2,
+               "--vm no-such-vm-here: no such VM");
+}
+
+TEST_F(CliErrorsTest, MalformedPidIsAUsageError) {
+  for (const char* pid : {"12x", "-5", "0", "abc", "99999999999"}) {
+    expect_error(run_singleton(std::string("scan --pid ") + pid + " --image /etc/hostname"), 2,
+                 "--pid");
+  }
+}
+
+TEST_F(CliErrorsTest, PidOfNoProcessIsAUsageError) {
+  expect_error(run_singleton("scan --pid 2147483646 --image /etc/hostname"), 2, "no such process");
+}
+
+TEST_F(CliErrorsTest, NotRootIsAnEnvironmentError) {
+  testing::TempFile image(1 << 20);
+  ::chmod(image.path().c_str(), 0644);
+  expect_error(run_singleton("scrub --pid 1 --image " + image.path(),
+                             "setpriv --reuid=65534 --regid=65534 --clear-groups"),
+               3, "must run as root");
+  expect_error(run_singleton("pagecache " + image.path(),
+                             "setpriv --reuid=65534 --regid=65534 --clear-groups"),
+               3, "must run as root");
+}
+
+TEST_F(CliErrorsTest, ASecondPassWhileTheLockIsHeldIsAnEnvironmentError) {
+  const int fd = ::open(lock_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  ASSERT_EQ(::pwrite(fd, "4242\n", 5, 0), 5);
+  expect_error(run_singleton("scrub --pid " + self() + " --image /etc/hostname"), 3,
+               "another singleton pass is running (pid 4242");
+  ::close(fd);
+}
+
+TEST_F(CliErrorsTest, UnknownOptionsAndValuesAreUsageErrors) {
+  expect_error(run_singleton("scan --frobnicate"), 2, "frobnicate");
+  expect_error(run_singleton("scan --backend turbo --pid 1 --image /etc/hostname"), 2, "turbo");
+  expect_error(run_singleton("scan --shared-policy most --pid 1 --image /etc/hostname"), 2, "most");
+  expect_error(run_singleton("scan --max-evict lots --pid 1 --image /etc/hostname"), 2,
+               "max-evict");
+  expect_error(run_singleton("scan --image /etc/hostname"), 2, "--image needs --pid");
+  expect_error(run_singleton("defrag"), 2, "unknown command");
+  expect_error(run_singleton("pagecache /nonexistent/file"), 2, "/nonexistent/file");
+}
+
+TEST_F(CliErrorsTest, KmodBackendWithoutTheModuleIsAnEnvironmentError) {
+  if (std::filesystem::exists("/dev/singleton_pcache")) GTEST_SKIP() << "the module is loaded";
+  expect_error(run_singleton("pagecache --backend kmod /etc/hostname"), 3, "kmod");
+}
+
+TEST_F(CliErrorsTest, HelpDocumentsExitCodesAndTheSharedPolicy) {
+  const CliRun help = run_singleton("--help");
+  EXPECT_EQ(help.rc, 0);
+  for (const char* text : {"scan", "scrub", "pagecache", "Exit codes", "0  done", "1  done in part",
+                           "2  usage", "3  environment", "--shared-policy all"}) {
+    EXPECT_NE(help.out.find(text), std::string::npos) << text;
+  }
+  const CliRun scrub_help = run_singleton("scrub --help");
+  EXPECT_EQ(scrub_help.rc, 0);
+  for (const char* text : {"--max-evict", "--backend", "--vm", "--pid", "--connect",
+                           "EVERY VM attached", "Exit codes"}) {
+    EXPECT_NE(scrub_help.out.find(text), std::string::npos) << text;
+  }
+  const CliRun version = run_singleton("--version");
+  EXPECT_EQ(version.rc, 0);
+  EXPECT_EQ(version.out.rfind("singleton ", 0), 0u);
+}
+
+TEST_F(CliErrorsTest, PagecacheJsonHasTheDocumentedKeysAndAddsNoPage) {
+  testing::TempFile file(8 << 20);
+  file.read_range(0, 2 << 20);  // plus whatever readahead the kernel adds
+  auto cached = [&] {
+    const CliRun run = run_singleton("pagecache --json " + file.path());
+    EXPECT_EQ(run.rc, 0) << run.err;
+    return testing::u64(run.json().at("files").as_array().at(0).as_object(), "cached_pages");
+  };
+  const uint64_t before = cached();
+  ASSERT_GE(before, 512u);
+  const CliRun run = run_singleton("pagecache --json --pages " + file.path());
+  ASSERT_EQ(run.rc, 0) << run.err;
+  const auto doc = run.json();
+  const auto& f = doc.at("files").as_array().at(0).as_object();
+  EXPECT_EQ(f.at("path").as_string(), file.path());
+  EXPECT_EQ(testing::u64(f, "size_pages"), 2048u);
+  EXPECT_EQ(testing::u64(f, "cached_pages"), before);
+  EXPECT_EQ(testing::u64(f, "dirty_pages"), 0u);
+  const auto& pages = f.at("pages").as_array();
+  ASSERT_EQ(pages.size(), before);
+  const auto& first = pages.at(0).as_object();
+  EXPECT_EQ(testing::u64(first, "index"), 0u);
+  EXPECT_EQ(first.at("hash").as_string().size(), 16u);
+  EXPECT_TRUE(first.at("flags").is_array());
+  EXPECT_EQ(cached(), before) << "pagecache --pages changed the cache it looked at";
+}
+
+}  // namespace
+}  // namespace singleton
