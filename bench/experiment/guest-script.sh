@@ -1,0 +1,25 @@
+# Guest side of bench/fio-experiment (runs under the guest kit's agent, busybox sh).
+# bench/fio-experiment replaces the %%NAME%% fields and appends the fio job files.
+export SG_DATA_MIB=%%DATA_MIB%% SG_SEED=%%SEED%% SG_ZIPF_THETA=%%ZIPF_THETA%%
+mkdir -p /mnt/data /tmp/out /tmp/jobs
+mount -t ext4 /dev/sg/data /mnt/data || { echo "bench: cannot mount the data disk"; exit 1; }
+dev=$(basename "$(readlink /dev/sg/data)")
+# Loads fio and its libraries from the tools disk before anything is measured.
+fio --version > /tmp/out/fio-version
+free -k > /tmp/out/free-boot
+%%WRITE_JOBS%%
+for job in %%JOBS%%; do
+	sg_wait "$job"
+	eval "export SG_RUNTIME_S=\$RUNTIME_$(echo "$job" | tr '-' '_')"
+	cat "/sys/block/$dev/stat" > "/tmp/out/$job.blkstat0"
+	fio "/tmp/jobs/$job.fio" --output-format=json --output="/tmp/out/$job.json" \
+		> "/tmp/out/$job.log" 2>&1
+	echo "$?" > "/tmp/out/$job.rc"
+	cat "/sys/block/$dev/stat" > "/tmp/out/$job.blkstat1"
+	free -k > "/tmp/out/$job.free"
+done
+sg_wait end
+# Results travel back on a raw disk holding a tar archive (the console is for markers).
+tar -cf /dev/sg/out -C /tmp/out .
+sync
+sg_result done 1
