@@ -30,7 +30,8 @@ class VmSnapshotter {
                 const SnapshotOptions& options, GuestSnapshot& out)
       : vm_(vm), ksm_(ksm), kpageflags_(kpageflags), options_(options), out_(out) {
     batch_pages_ = std::max<size_t>(1, options.read_batch_bytes / kPageSize);
-    buffer_ = std::make_unique<std::byte[]>(batch_pages_ * kPageSize);
+    pinned_.buffer = std::make_unique<std::byte[]>(batch_pages_ * kPageSize);
+    unpinned_.buffer = std::make_unique<std::byte[]>(batch_pages_ * kPageSize);
   }
 
   void run() {
@@ -57,13 +58,15 @@ class VmSnapshotter {
     std::unique_ptr<PagemapReader> pagemap;
     try {
       pagemap = std::make_unique<PagemapReader>(vm_.pid);
+      mem_file_ = std::make_unique<ProcessMemFile>(vm_.pid);
     } catch (const SystemError& e) {
-      stop(e.err(), "open pagemap");
+      stop(e.err(), "open /proc/" + std::to_string(vm_.pid) + "/pagemap or /mem");
     }
     hashes_.reserve(out_.counts.resident_bytes / kPageSize);
     entries_.resize(std::max<size_t>(1, options_.pagemap_batch_pages));
     for (const auto& region : regions) snapshot_region(region, *pagemap);
-    flush_reads();
+    flush(pinned_);
+    flush(unpinned_);
   }
 
   std::vector<uint64_t> take_hashes() { return std::move(hashes_); }
@@ -109,7 +112,7 @@ class VmSnapshotter {
       }
       uint64_t page_vaddr = vaddr + i * kPageSize;
       if (!(flags & kKpfKsm)) {
-        queue_read(page_vaddr, 0);
+        queue_read(entry.exclusive() ? pinned_ : unpinned_, page_vaddr, 0);
         continue;
       }
       out_.counts.ksm_pages++;
@@ -121,30 +124,42 @@ class VmSnapshotter {
         pending->second++;  // already queued in this batch: hashed once, counted again later
       } else {
         pending_ksm_.emplace(pfn, 0);
-        queue_read(page_vaddr, pfn);
+        queue_read(unpinned_, page_vaddr, pfn);
       }
     }
   }
 
-  void queue_read(uint64_t vaddr, uint64_t ksm_pfn) {
-    read_vaddrs_.push_back(vaddr);
-    read_ksm_pfns_.push_back(ksm_pfn);
-    if (read_vaddrs_.size() >= batch_pages_) flush_reads();
+  // Pages waiting to be copied, and how: `pinned_` (process_vm_readv) for exclusively owned
+  // pages, `unpinned_` (/proc/PID/mem) for shared and KSM pages, which a pin would unshare.
+  struct ReadQueue {
+    bool pin = false;
+    std::vector<uint64_t> vaddrs;
+    std::vector<uint64_t> ksm_pfns;  // parallel to vaddrs; 0 for non-KSM pages
+    std::unique_ptr<std::byte[]> buffer;
+  };
+
+  void queue_read(ReadQueue& queue, uint64_t vaddr, uint64_t ksm_pfn) {
+    queue.vaddrs.push_back(vaddr);
+    queue.ksm_pfns.push_back(ksm_pfn);
+    if (queue.vaddrs.size() >= batch_pages_) flush(queue);
   }
 
-  void flush_reads() {
-    if (read_vaddrs_.empty()) return;
-    PageReadResult read = read_process_pages(vm_.pid, read_vaddrs_, buffer_.get());
+  void flush(ReadQueue& queue) {
+    if (queue.vaddrs.empty()) return;
+    PageReadResult read = queue.pin
+                              ? read_process_pages(vm_.pid, queue.vaddrs, queue.buffer.get())
+                              : mem_file_->read_pages(queue.vaddrs, queue.buffer.get());
     out_.counts.pages_read += read.pages;
     const uint64_t zero_hash = zero_page_hash();
     for (size_t i = 0; i < read.pages; ++i) {
-      const std::byte* page = buffer_.get() + i * kPageSize;
+      const std::byte* page = queue.buffer.get() + i * kPageSize;
       uint64_t hash = hash_page(page);
       bool zero = hash == zero_hash && is_zero_page(page);
       add_hash(hash, zero);
-      if (uint64_t pfn = read_ksm_pfns_[i]) {
+      if (uint64_t pfn = queue.ksm_pfns[i]) {
         ksm_.insert(pfn, hash);
         uint64_t aliases = pending_ksm_[pfn];
+        pending_ksm_.erase(pfn);
         out_.counts.ksm_hashes_reused += aliases;
         if (zero) {
           out_.counts.zero_pages += aliases;
@@ -154,14 +169,14 @@ class VmSnapshotter {
       }
     }
     if (read.err != 0) {
-      uint64_t at = read_vaddrs_[read.pages];
+      uint64_t at = queue.vaddrs[read.pages];
       char where[32];
       std::snprintf(where, sizeof where, "0x%llx", static_cast<unsigned long long>(at));
-      stop(read.err, std::string("process_vm_readv at ") + where);
+      stop(read.err, std::string(queue.pin ? "process_vm_readv" : "read /proc/PID/mem") +
+                         " at " + where);
     }
-    read_vaddrs_.clear();
-    read_ksm_pfns_.clear();
-    pending_ksm_.clear();
+    queue.vaddrs.clear();
+    queue.ksm_pfns.clear();
     if (options_.on_batch) options_.on_batch(out_.counts.pages_read);
   }
 
@@ -200,15 +215,15 @@ class VmSnapshotter {
   GuestSnapshot& out_;
 
   size_t batch_pages_ = 0;
-  std::unique_ptr<std::byte[]> buffer_;
+  ReadQueue pinned_{.pin = true};
+  ReadQueue unpinned_{.pin = false};
+  std::unique_ptr<ProcessMemFile> mem_file_;
   std::vector<PagemapEntry> entries_;
   std::vector<std::pair<uint64_t, size_t>> shared_;  // (pfn, index in window)
   std::vector<uint64_t> pfns_;
   std::vector<uint64_t> flags_;
   std::vector<uint64_t> page_flags_;
-  std::vector<uint64_t> read_vaddrs_;
-  std::vector<uint64_t> read_ksm_pfns_;  // parallel to read_vaddrs_; 0 for non-KSM pages
-  boost::unordered_flat_map<uint64_t, uint64_t> pending_ksm_;  // pfn -> further mappings
+  boost::unordered_flat_map<uint64_t, uint64_t> pending_ksm_;  // queued pfn -> further mappings
   std::vector<uint64_t> hashes_;
 };
 

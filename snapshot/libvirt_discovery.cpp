@@ -101,8 +101,11 @@ void discover_libvirt_vms(const std::string& uri, std::vector<LibvirtVm>& vms,
 
     std::unique_ptr<char, MallocFreer> xml(virDomainGetXMLDesc(domain.get(), 0));
     if (!xml) {
-      // The domain may have stopped since it was listed.
-      problems.push_back({0, who + ": reading its XML: " + last_libvirt_error(), ExitCode::kPartial, false});
+      // A domain that stopped since it was listed is simply gone: a warning, not a failure.
+      bool gone = virDomainIsActive(domain.get()) != 1;
+      problems.push_back({0, who + (gone ? ": stopped while being listed: " : ": reading its XML: ") +
+                                 last_libvirt_error(),
+                          ExitCode::kPartial, gone});
       continue;
     }
     try {

@@ -1,11 +1,15 @@
 #include "snapshot/process_memory.hpp"
 
+#include <fcntl.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <climits>
+#include <string>
 
+#include "snapshot/error.hpp"
 #include "snapshot/pagemap.hpp"
 
 namespace singleton {
@@ -41,6 +45,39 @@ PageReadResult read_process_pages(pid_t pid, std::span<const uint64_t> vaddrs, s
       result.err = EFAULT;
       return result;
     }
+  }
+  return result;
+}
+
+ProcessMemFile::ProcessMemFile(pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/mem";
+  fd_ = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd_.valid()) throw_errno("open " + path + " (pid " + std::to_string(pid) + ")");
+}
+
+PageReadResult ProcessMemFile::read_pages(std::span<const uint64_t> vaddrs,
+                                          std::byte* buffer) const {
+  PageReadResult result;
+  size_t next = 0;
+  while (next < vaddrs.size()) {
+    size_t run = 1;
+    while (next + run < vaddrs.size() && vaddrs[next + run] == vaddrs[next] + run * kPageSize) ++run;
+    size_t wanted = run * kPageSize;
+    size_t done = 0;
+    while (done < wanted) {
+      ssize_t n = ::pread(fd_.get(), buffer + next * kPageSize + done, wanted - done,
+                          static_cast<off_t>(vaddrs[next] + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        result.pages += done / kPageSize;
+        // 0: the process has no address space any more; EIO: the address is not mapped.
+        result.err = n == 0 ? ESRCH : (errno == EIO ? EFAULT : errno);
+        return result;
+      }
+      done += static_cast<size_t>(n);
+    }
+    result.pages += run;
+    next += run;
   }
   return result;
 }
