@@ -1,0 +1,23 @@
+# In-guest tests of the singleton_pcache module (label kmod): one ctest per Debian kernel line,
+# each booting that line's kernel with the kit (tests/vm) and running tests/kmod/guest-tests.sh.
+# The test program is static C: kit guests are busybox with no libraries.
+find_library(SG_XXHASH_STATIC NAMES libxxhash.a)
+if(NOT SG_XXHASH_STATIC)
+  message(WARNING "libxxhash.a not found (libxxhash-dev): the kmod tests will fail")
+  set(SG_XXHASH_STATIC xxhash)
+endif()
+add_executable(sg_pcache_test ${CMAKE_CURRENT_LIST_DIR}/pcache_test.c)
+target_link_options(sg_pcache_test PRIVATE -static)
+target_link_libraries(sg_pcache_test PRIVATE ${SG_XXHASH_STATIC} Threads::Threads)
+
+set(sg_kmod_agree_args)
+if(TARGET sg_backend_agree)
+  set(sg_kmod_agree_args --agree-bin $<TARGET_FILE:sg_backend_agree>)
+endif()
+foreach(line 6.1 6.12)
+  add_test(NAME kmod_guest_${line}
+           COMMAND ${CMAKE_CURRENT_LIST_DIR}/run-guest-tests --kernel ${line}
+                   --build ${CMAKE_BINARY_DIR} --test-bin $<TARGET_FILE:sg_pcache_test>
+                   --sg-guest $<TARGET_FILE:sg-guest> ${sg_kmod_agree_args})
+  set_tests_properties(kmod_guest_${line} PROPERTIES LABELS kmod TIMEOUT 900)
+endforeach()
