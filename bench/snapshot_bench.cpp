@@ -60,7 +60,8 @@ Args parse(int argc, char** argv) {
       std::exit(2);
     }
   }
-  if (args.batch_kib.empty()) args.batch_kib.push_back(singleton::SnapshotOptions{}.read_batch_bytes / 1024);
+  if (args.batch_kib.empty())
+    args.batch_kib.push_back(singleton::SnapshotOptions{}.read_batch_bytes / 1024);
   return args;
 }
 

@@ -42,7 +42,8 @@ std::vector<std::string> query_backing_chain(const std::string& path, const std:
   if (output.exit_status != 0) {
     std::string err = output.err;
     while (!err.empty() && err.back() == '\n') err.pop_back();
-    throw Error(ExitCode::kPartial, origin + ": exit " + std::to_string(output.exit_status) + ": " + err);
+    throw Error(ExitCode::kPartial,
+                origin + ": exit " + std::to_string(output.exit_status) + ": " + err);
   }
   return parse_qemu_img_backing_chain(output.out, origin);
 }

@@ -7,8 +7,10 @@
 namespace singleton {
 
 std::optional<uint64_t> parse_size_with_unit(std::string_view text, uint64_t default_unit) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
   uint64_t number = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), number, 10);
   if (ec != std::errc() || ptr == text.data()) return std::nullopt;

@@ -19,9 +19,9 @@ void attach_disks(Vm& vm, std::vector<DiscoveredDisk> disks, const DiscoveryOpti
         found.disk.backing = query_backing_chain(found.disk.path, found.disk.format);
       } catch (const std::exception& e) {
         // The VM is still usable: its top image is known, only the chain below it is not.
-        problems.push_back({vm.pid, "VM '" + vm.name + "': backing chain of " + found.disk.path +
-                                        ": " + e.what(),
-                            ExitCode::kPartial, true});
+        problems.push_back(
+            {vm.pid, "VM '" + vm.name + "': backing chain of " + found.disk.path + ": " + e.what(),
+             ExitCode::kPartial, true});
       }
     }
     vm.disks.push_back(std::move(found.disk));

@@ -146,9 +146,8 @@ class VmSnapshotter {
 
   void flush(ReadQueue& queue) {
     if (queue.vaddrs.empty()) return;
-    PageReadResult read = queue.pin
-                              ? read_process_pages(vm_.pid, queue.vaddrs, queue.buffer.get())
-                              : mem_file_->read_pages(queue.vaddrs, queue.buffer.get());
+    PageReadResult read = queue.pin ? read_process_pages(vm_.pid, queue.vaddrs, queue.buffer.get())
+                                    : mem_file_->read_pages(queue.vaddrs, queue.buffer.get());
     out_.counts.pages_read += read.pages;
     const uint64_t zero_hash = zero_page_hash();
     for (size_t i = 0; i < read.pages; ++i) {
@@ -172,8 +171,8 @@ class VmSnapshotter {
       uint64_t at = queue.vaddrs[read.pages];
       char where[32];
       std::snprintf(where, sizeof where, "0x%llx", static_cast<unsigned long long>(at));
-      stop(read.err, std::string(queue.pin ? "process_vm_readv" : "read /proc/PID/mem") +
-                         " at " + where);
+      stop(read.err,
+           std::string(queue.pin ? "process_vm_readv" : "read /proc/PID/mem") + " at " + where);
     }
     queue.vaddrs.clear();
     queue.ksm_pfns.clear();

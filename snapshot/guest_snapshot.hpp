@@ -27,15 +27,15 @@ struct SnapshotOptions {
 };
 
 struct SnapshotCounts {
-  uint64_t regions = 0;          // selected memory regions
-  uint64_t region_bytes = 0;     // their total size (guest RAM as mapped)
-  uint64_t resident_bytes = 0;   // their Rss at the start of the snapshot
-  uint64_t present_pages = 0;    // pages present in RAM (pagemap)
-  uint64_t indexed_pages = 0;    // non-zero present pages hashed into the index
-  uint64_t zero_pages = 0;       // present pages of zeros (not indexed)
-  uint64_t ksm_pages = 0;        // present pages on a KSM frame
+  uint64_t regions = 0;            // selected memory regions
+  uint64_t region_bytes = 0;       // their total size (guest RAM as mapped)
+  uint64_t resident_bytes = 0;     // their Rss at the start of the snapshot
+  uint64_t present_pages = 0;      // pages present in RAM (pagemap)
+  uint64_t indexed_pages = 0;      // non-zero present pages hashed into the index
+  uint64_t zero_pages = 0;         // present pages of zeros (not indexed)
+  uint64_t ksm_pages = 0;          // present pages on a KSM frame
   uint64_t ksm_hashes_reused = 0;  // KSM pages whose hash came from the cache (not read)
-  uint64_t pages_read = 0;       // pages copied from the process
+  uint64_t pages_read = 0;         // pages copied from the process
   double seconds = 0;
 };
 

@@ -3,7 +3,8 @@
 namespace singleton {
 
 void KsmHashCache::end_pass() {
-  boost::unordered::erase_if(entries_, [this](const auto& item) { return item.second.pass != pass_; });
+  boost::unordered::erase_if(entries_,
+                             [this](const auto& item) { return item.second.pass != pass_; });
 }
 
 std::optional<uint64_t> KsmHashCache::lookup(uint64_t pfn) {

@@ -82,9 +82,11 @@ void discover_libvirt_vms(const std::string& uri, std::vector<LibvirtVm>& vms,
   if (!connection)
     throw Error(ExitCode::kEnvironment, "libvirt " + uri + ": " + last_libvirt_error());
   virDomainPtr* raw_domains = nullptr;
-  int count = virConnectListAllDomains(connection.get(), &raw_domains, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+  int count =
+      virConnectListAllDomains(connection.get(), &raw_domains, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
   if (count < 0)
-    throw Error(ExitCode::kEnvironment, "libvirt " + uri + ": listing domains: " + last_libvirt_error());
+    throw Error(ExitCode::kEnvironment,
+                "libvirt " + uri + ": listing domains: " + last_libvirt_error());
   std::unique_ptr<virDomainPtr, MallocFreer> domain_array(raw_domains);
   std::vector<Domain> domains;
   for (int i = 0; i < count; ++i) domains.emplace_back(raw_domains[i]);
@@ -103,8 +105,9 @@ void discover_libvirt_vms(const std::string& uri, std::vector<LibvirtVm>& vms,
     if (!xml) {
       // A domain that stopped since it was listed is simply gone: a warning, not a failure.
       bool gone = virDomainIsActive(domain.get()) != 1;
-      problems.push_back({0, who + (gone ? ": stopped while being listed: " : ": reading its XML: ") +
-                                 last_libvirt_error(),
+      problems.push_back({0,
+                          who + (gone ? ": stopped while being listed: " : ": reading its XML: ") +
+                              last_libvirt_error(),
                           ExitCode::kPartial, gone});
       continue;
     }
@@ -117,10 +120,12 @@ void discover_libvirt_vms(const std::string& uri, std::vector<LibvirtVm>& vms,
       continue;
     }
     virDomainInfo info;
-    if (virDomainGetInfo(domain.get(), &info) == 0 && info.memory > 0) vm.ram_bytes = info.memory * 1024;
+    if (virDomainGetInfo(domain.get(), &info) == 0 && info.memory > 0)
+      vm.ram_bytes = info.memory * 1024;
     vm.pid = find_domain_pid(uri, vm.name, vm.uuid);
     if (vm.pid == 0) {
-      problems.push_back({0, who + ": QEMU process not found (no pid file, no process with its UUID)",
+      problems.push_back({0,
+                          who + ": QEMU process not found (no pid file, no process with its UUID)",
                           ExitCode::kPartial, false});
       continue;
     }

@@ -30,7 +30,8 @@ std::vector<OpenFile> open_regular_files(pid_t pid) {
     file.size = static_cast<uint64_t>(st.st_size);
     if (auto info = try_read_text_file(base + "/fdinfo/" + entry->d_name)) {
       size_t at = info->find("flags:");
-      if (at != std::string::npos) file.flags = static_cast<int>(std::strtol(info->c_str() + at + 6, nullptr, 8));
+      if (at != std::string::npos)
+        file.flags = static_cast<int>(std::strtol(info->c_str() + at + 6, nullptr, 8));
     }
     if (!file.path.empty()) files.push_back(std::move(file));
   }

@@ -83,7 +83,8 @@ std::optional<ProcVm> describe_explicit_vm(const ExplicitVmSpec& spec,
     char resolved[PATH_MAX];
     struct stat st;
     if (!::realpath(image.c_str(), resolved) || ::stat(resolved, &st) != 0) {
-      problems.push_back({spec.pid, "--image " + image + ": " + std::strerror(errno), ExitCode::kUsage, false});
+      problems.push_back(
+          {spec.pid, "--image " + image + ": " + std::strerror(errno), ExitCode::kUsage, false});
       continue;
     }
     DiscoveredDisk disk;

@@ -61,7 +61,8 @@ PageReadResult ProcessMemFile::read_pages(std::span<const uint64_t> vaddrs,
   size_t next = 0;
   while (next < vaddrs.size()) {
     size_t run = 1;
-    while (next + run < vaddrs.size() && vaddrs[next + run] == vaddrs[next] + run * kPageSize) ++run;
+    while (next + run < vaddrs.size() && vaddrs[next + run] == vaddrs[next] + run * kPageSize)
+      ++run;
     size_t wanted = run * kPageSize;
     size_t done = 0;
     while (done < wanted) {

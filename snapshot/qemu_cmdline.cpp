@@ -43,7 +43,7 @@ std::vector<std::pair<std::string, std::string>> split_options(std::string_view 
 }
 
 std::optional<std::string> find(const std::vector<std::pair<std::string, std::string>>& items,
-                                 const std::string& key) {
+                                const std::string& key) {
   for (const auto& [k, v] : items)
     if (k == key) return v;
   return std::nullopt;
@@ -78,7 +78,8 @@ json::object keyval_to_object(std::string_view text) {
   for (const auto& [key, value] : split_options(text, "driver")) {
     json::object* node = &root;
     std::string_view rest = key;
-    for (size_t dot; (dot = rest.find('.')) != std::string_view::npos; rest.remove_prefix(dot + 1)) {
+    for (size_t dot; (dot = rest.find('.')) != std::string_view::npos;
+         rest.remove_prefix(dot + 1)) {
       json::value& next = (*node)[rest.substr(0, dot)];
       if (!next.is_object()) next = json::object();
       node = &next.as_object();
@@ -147,7 +148,8 @@ class BlockdevGraph {
       auto backing = top.find("backing");
       if (backing != top.end()) {
         disk.backing_known = true;
-        if (backing->value().is_string()) collect_backing(std::string(backing->value().as_string()), disk.disk.backing, 0);
+        if (backing->value().is_string())
+          collect_backing(std::string(backing->value().as_string()), disk.disk.backing, 0);
       } else {
         disk.backing_known = disk.disk.format == "raw";
       }
@@ -175,7 +177,8 @@ class BlockdevGraph {
       no_flush = cache->value().as_object().if_contains("no-flush");
     }
     if (flag_of(direct)) disk.disk.cache = CacheMode::kNone;
-    if (disk.disk.cache == CacheMode::kUnknown && flag_of(no_flush)) disk.disk.cache = CacheMode::kUnsafe;
+    if (disk.disk.cache == CacheMode::kUnknown && flag_of(no_flush))
+      disk.disk.cache = CacheMode::kUnsafe;
     if (is_protocol_driver(driver)) {
       disk.disk.path = string_of(node, "filename");
       if (disk.disk.cache == CacheMode::kUnknown) disk.disk.cache = CacheMode::kWriteback;

@@ -13,7 +13,7 @@ namespace singleton {
 struct QemuCommandLine {
   std::string name;  // -name NAME or -name guest=NAME,...
   std::string uuid;
-  uint64_t ram_bytes = 0;  // -m; QEMU's default (128 MiB) when absent
+  uint64_t ram_bytes = 0;             // -m; QEMU's default (128 MiB) when absent
   std::vector<DiscoveredDisk> disks;  // paths as written (may be relative to QEMU's cwd)
 };
 

@@ -45,12 +45,13 @@ bool parse_header(std::string_view line, MemoryRegion& region) {
   std::string_view device = next_field(line);
   std::string_view inode = next_field(line);
   uint64_t ignored = 0;
-  if (perms.size() != 4 || !parse_hex(offset, ignored) || device.find(':') == std::string_view::npos ||
-      !parse_dec(inode, region.inode))
+  if (perms.size() != 4 || !parse_hex(offset, ignored) ||
+      device.find(':') == std::string_view::npos || !parse_dec(inode, region.inode))
     return false;
   region.perms = std::string(perms);
   size_t path_begin = line.find_first_not_of(' ');
-  region.pathname = path_begin == std::string_view::npos ? "" : std::string(line.substr(path_begin));
+  region.pathname =
+      path_begin == std::string_view::npos ? "" : std::string(line.substr(path_begin));
   return true;
 }
 
@@ -72,8 +73,8 @@ bool MemoryRegion::has_flag(std::string_view flag) const {
 
 bool MemoryRegion::anonymous() const {
   bool memfd = pathname.rfind("/memfd:", 0) == 0;
-  bool anon = inode == 0 && (pathname.empty() || pathname.rfind("[anon:", 0) == 0 ||
-                             pathname == "[heap]");
+  bool anon =
+      inode == 0 && (pathname.empty() || pathname.rfind("[anon:", 0) == 0 || pathname == "[heap]");
   return (anon || memfd) && perms.size() == 4 && perms[0] == 'r' && perms[1] == 'w';
 }
 

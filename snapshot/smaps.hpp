@@ -15,9 +15,9 @@ struct MemoryRegion {
   uint64_t end = 0;    // one past the last byte
   std::string perms;   // "rw-p"
   uint64_t inode = 0;
-  std::string pathname;                // "" for anonymous memory
-  uint64_t rss_bytes = 0;              // "Rss:"
-  std::vector<std::string> vm_flags;   // "VmFlags:" two-letter codes
+  std::string pathname;               // "" for anonymous memory
+  uint64_t rss_bytes = 0;             // "Rss:"
+  std::vector<std::string> vm_flags;  // "VmFlags:" two-letter codes
 
   uint64_t size() const { return end - start; }
   bool has_flag(std::string_view flag) const;

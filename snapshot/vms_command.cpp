@@ -35,8 +35,8 @@ VmRow measure(const Vm& vm, RegionSelection selection, std::vector<DiscoveryProb
     row.resident_bytes = resident;
     if (row.ram_bytes == 0) row.ram_bytes = mapped;  // explicit VMs: what is mapped as RAM
   } catch (const Error& e) {
-    problems.push_back({vm.pid, "VM '" + vm.name + "' (pid " + std::to_string(vm.pid) + "): " +
-                                    e.what(),
+    problems.push_back({vm.pid,
+                        "VM '" + vm.name + "' (pid " + std::to_string(vm.pid) + "): " + e.what(),
                         e.code(), false});
   }
   for (const auto& disk : vm.disks) {
@@ -100,12 +100,9 @@ void print_json(const std::vector<VmRow>& rows, std::ostream& out) {
       }
       disks.emplace_back(std::move(d));
     }
-    boost::json::object vm{{"name", row.vm->name},
-                           {"pid", row.vm->pid},
-                           {"source", to_string(row.vm->source)},
-                           {"uuid", row.vm->uuid},
-                           {"ram_bytes", row.ram_bytes},
-                           {"disks", std::move(disks)}};
+    boost::json::object vm{
+        {"name", row.vm->name}, {"pid", row.vm->pid},         {"source", to_string(row.vm->source)},
+        {"uuid", row.vm->uuid}, {"ram_bytes", row.ram_bytes}, {"disks", std::move(disks)}};
     if (row.resident_bytes) {
       vm["resident_bytes"] = *row.resident_bytes;
     } else {

@@ -2,17 +2,16 @@
 // and /proc discovery find real QEMUs with the right disks and cache modes; a QEMU killed during
 // a snapshot is marked vanished while the rest of the pass completes.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
 #include <sstream>
 #include <thread>
-#include <xxhash.h>
-
-#include <gtest/gtest.h>
 
 #include "snapshot/discovery.hpp"
 #include "snapshot/guest_snapshot.hpp"
@@ -286,7 +285,8 @@ TEST(GuestSnapshotWithKsm, MergedFrameIsHashedOnceAndKeptAcrossPasses) {
   for (const auto& s : pass1)
     std::printf("pass 1, %s: present %llu, ksm %llu, reused %llu, read %llu\n", s.vm.name.c_str(),
                 (unsigned long long)s.counts.present_pages, (unsigned long long)s.counts.ksm_pages,
-                (unsigned long long)s.counts.ksm_hashes_reused, (unsigned long long)s.counts.pages_read);
+                (unsigned long long)s.counts.ksm_hashes_reused,
+                (unsigned long long)s.counts.pages_read);
   uint64_t merged = pass1[1].counts.ksm_pages;
   EXPECT_GE(merged, kPages * 95 / 100);
   // The first VM reads each merged frame; the second finds every one of them in the cache.

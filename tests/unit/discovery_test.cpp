@@ -66,7 +66,9 @@ TEST(OpenFiles, CacheModeFollowsOpenFlags) {
 
 TEST(BackingChain, QemuImgReportsARealQcow2Chain) {
   TempDir dir;
-  auto run = [](const std::string& command) { ASSERT_EQ(std::system(command.c_str()), 0) << command; };
+  auto run = [](const std::string& command) {
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  };
   run("qemu-img create -q -f raw " + dir / "base.raw" + " 8M");
   run("qemu-img create -q -f qcow2 -F raw -b " + dir / "base.raw" + " " + dir / "mid.qcow2");
   run("qemu-img create -q -f qcow2 -F qcow2 -b " + dir / "mid.qcow2" + " " + dir / "top.qcow2");
@@ -157,8 +159,10 @@ TEST(VmsCommand, JsonListsAnExplicitVmWithItsDiskAndCachedBytes) {
   std::string json = out.str();
   EXPECT_NE(json.find("\"pid\":" + std::to_string(holder.pid())), std::string::npos) << json;
   EXPECT_NE(json.find("\"source\":\"explicit\""), std::string::npos) << json;
-  EXPECT_NE(json.find("\"resident_bytes\":" + std::to_string(128 * 4096)), std::string::npos) << json;
-  EXPECT_NE(json.find("\"host_cached_bytes\":" + std::to_string(3 << 20)), std::string::npos) << json;
+  EXPECT_NE(json.find("\"resident_bytes\":" + std::to_string(128 * 4096)), std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"host_cached_bytes\":" + std::to_string(3 << 20)), std::string::npos)
+      << json;
   EXPECT_NE(json.find("\"format\":\"raw\""), std::string::npos) << json;
 
   options.json = false;

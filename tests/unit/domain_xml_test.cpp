@@ -60,7 +60,7 @@ TEST(DomainXml, ReadsNameUuidMemoryAndDisks) {
   EXPECT_EQ(domain.name, "web-1");
   EXPECT_EQ(domain.uuid, "6f1e3a52-3b6c-4d0e-9a51-2f0d8f6e1c11");
   EXPECT_EQ(domain.memory_bytes, 512u << 20);  // currentMemory wins over memory
-  ASSERT_EQ(domain.disks.size(), 4u);  // no empty cdrom, no network disk
+  ASSERT_EQ(domain.disks.size(), 4u);          // no empty cdrom, no network disk
   const auto& top = domain.disks[0];
   EXPECT_EQ(top.disk.path, "/var/lib/images/web-1.qcow2");
   EXPECT_EQ(top.disk.format, "qcow2");
@@ -96,7 +96,9 @@ TEST(DomainXml, MalformedXmlIsAClearErrorWithALine) {
   expect_error(std::string("<domain>\0</domain>", 18), "malformed");
 }
 
-TEST(DomainXml, WrongRootIsRefused) { expect_error("<network><name>n</name></network>", "<domain>"); }
+TEST(DomainXml, WrongRootIsRefused) {
+  expect_error("<network><name>n</name></network>", "<domain>");
+}
 
 TEST(DomainXml, BillionLaughsIsRefused) {
   std::string xml = "<?xml version='1.0'?>\n<!DOCTYPE domain [\n<!ENTITY a0 'lol'>\n";

@@ -10,6 +10,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -111,14 +113,16 @@ class MemoryHolderProcess {
     ::close(ready[0]);
     ::close(hold[1]);
     size_t bytes = options_.pages * 4096;
-    void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* memory =
+        ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     uint64_t address = 0;
     if (memory != MAP_FAILED) {
       // No THP: tests want one VMA of 4 KiB pages exactly as filled.
       ::madvise(memory, bytes, MADV_NOHUGEPAGE);
       if (options_.mergeable) ::madvise(memory, bytes, MADV_MERGEABLE);
       for (size_t i = 0; i < options_.pages; ++i)
-        fill_test_page(options_.seed, i, options_.zero_every, static_cast<char*>(memory) + i * 4096);
+        fill_test_page(options_.seed, i, options_.zero_every,
+                       static_cast<char*>(memory) + i * 4096);
       address = reinterpret_cast<uint64_t>(memory);
     }
     (void)!::write(ready[1], &address, sizeof address);

@@ -25,8 +25,8 @@ TEST(PagemapEntry, DecodesPresentPfnAndExclusiveBits) {
 
 TEST(PagemapReader, TouchedPagesArePresentAndOthersNot) {
   constexpr size_t kPages = 64;
-  auto* memory = static_cast<char*>(
-      mmap(nullptr, kPages * kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  auto* memory = static_cast<char*>(mmap(nullptr, kPages * kPageSize, PROT_READ | PROT_WRITE,
+                                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   ASSERT_NE(memory, MAP_FAILED);
   for (size_t i = 0; i < kPages; i += 2) memory[i * kPageSize] = 1;
   PagemapReader reader(getpid());

@@ -17,11 +17,11 @@ TEST(QemuCmdline, RecognisesQemuBinaries) {
 }
 
 TEST(QemuCmdline, ReadsNameUuidMemoryAndDrives) {
-  auto cmdline = parse_qemu_cmdline(
-      {"qemu-system-x86_64", "-name", "guest=db,debug-threads=on", "-uuid", "1234", "-m", "2G",
-       "-accel", "tcg", "-drive", "file=disk.qcow2,format=qcow2,if=virtio,cache=none", "-drive",
-       "file=/img/odd,,name.raw,format=raw", "-drive", "if=none,id=cd0", "-hdb", "/img/hdb.raw",
-       "-nographic"});
+  auto cmdline = parse_qemu_cmdline({"qemu-system-x86_64", "-name", "guest=db,debug-threads=on",
+                                     "-uuid", "1234", "-m", "2G", "-accel", "tcg", "-drive",
+                                     "file=disk.qcow2,format=qcow2,if=virtio,cache=none", "-drive",
+                                     "file=/img/odd,,name.raw,format=raw", "-drive",
+                                     "if=none,id=cd0", "-hdb", "/img/hdb.raw", "-nographic"});
   EXPECT_EQ(cmdline.name, "db");
   EXPECT_EQ(cmdline.uuid, "1234");
   EXPECT_EQ(cmdline.ram_bytes, 2ull << 30);
@@ -38,8 +38,9 @@ TEST(QemuCmdline, ReadsNameUuidMemoryAndDrives) {
 
 TEST(QemuCmdline, MemoryForms) {
   EXPECT_EQ(parse_qemu_cmdline({"qemu-system-x86_64", "-m", "512"}).ram_bytes, 512ull << 20);
-  EXPECT_EQ(parse_qemu_cmdline({"qemu-system-x86_64", "-m", "size=1024M,slots=2,maxmem=4G"}).ram_bytes,
-            1024ull << 20);
+  EXPECT_EQ(
+      parse_qemu_cmdline({"qemu-system-x86_64", "-m", "size=1024M,slots=2,maxmem=4G"}).ram_bytes,
+      1024ull << 20);
   EXPECT_EQ(parse_qemu_cmdline({"qemu-system-x86_64"}).ram_bytes, 128ull << 20);  // QEMU default
   EXPECT_EQ(parse_qemu_cmdline({"qemu-system-x86_64", "-m", "lots"}).ram_bytes, 128ull << 20);
 }

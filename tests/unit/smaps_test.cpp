@@ -10,7 +10,8 @@ namespace singleton {
 namespace {
 
 constexpr const char* kQemuLikeSmaps =
-    "55d0c0000000-55d0c0100000 r-xp 00000000 08:01 1234                       /usr/bin/qemu-system-x86_64\n"
+    "55d0c0000000-55d0c0100000 r-xp 00000000 08:01 1234                       "
+    "/usr/bin/qemu-system-x86_64\n"
     "Size:               1024 kB\n"
     "Rss:                 512 kB\n"
     "VmFlags: rd ex mr mw me\n"
@@ -20,7 +21,8 @@ constexpr const char* kQemuLikeSmaps =
     "Rss:              131072 kB\n"
     "THPeligible:    1\n"
     "VmFlags: rd wr mr mw me ac sd mg\n"
-    "7f0030000000-7f0030200000 rw-s 00000000 00:01 77                         /memfd:guest ram (deleted)\n"
+    "7f0030000000-7f0030200000 rw-s 00000000 00:01 77                         /memfd:guest ram "
+    "(deleted)\n"
     "Rss:                   8 kB\n"
     "VmFlags: rd wr sh mr mw me ms sd\n"
     "7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]\n"
@@ -62,8 +64,8 @@ TEST(Smaps, MalformedRegionLineIsAnErrorNamingTheOrigin) {
     EXPECT_NE(std::string(e.what()).find("/proc/42/smaps:1"), std::string::npos) << e.what();
   }
   EXPECT_THROW(parse_smaps("7f00-7e00 rw-p 00000000 00:00 0\n", "x"), Error);  // end < start
-  EXPECT_THROW(parse_smaps("7f00-7f10 rw-p\n", "x"), Error);                  // truncated
-  EXPECT_THROW(parse_smaps("Rss: 4 kB\n", "x"), Error);                       // no region yet
+  EXPECT_THROW(parse_smaps("7f00-7f10 rw-p\n", "x"), Error);                   // truncated
+  EXPECT_THROW(parse_smaps("Rss: 4 kB\n", "x"), Error);                        // no region yet
 }
 
 TEST(Smaps, EmptyInputHasNoRegions) { EXPECT_TRUE(parse_smaps("", "x").empty()); }
