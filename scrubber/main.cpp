@@ -10,6 +10,7 @@
 #include "scrubber/pagecache_command.hpp"
 #include "scrubber/pass_command.hpp"
 #include "scrubber/vms_cli.hpp"
+#include "scrubber/watch/watch_command.hpp"
 #include "snapshot/error.hpp"
 
 #ifndef SINGLETON_VERSION
@@ -29,6 +30,7 @@ constexpr const char* kUsage =
     "  scrub       one pass: evict the double-cached pages (for cron)\n"
     "  pagecache   what the host page cache holds of files (like fincore; --pages per page)\n"
     "  vms         the VMs found (libvirt domains, QEMU processes), their RAM and disks\n"
+    "  watch       keep the host cache exclusive continuously (a service; --once: one pass)\n"
     "\n"
     "Common options of scan and scrub: --json, --vm NAME, --pid PID --image PATH,\n"
     "  --connect URI, --backend auto|kmod|mincore, --shared-policy all|any, --max-evict MIB\n"
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
     if (words[0] == "scrub") return singleton::run_pass_command(true, rest);
     if (words[0] == "pagecache") return singleton::run_pagecache_command(rest);
     if (words[0] == "vms") return singleton::run_vms_cli(rest);
+    if (words[0] == "watch") return singleton::run_watch_command(rest);
     throw Error(singleton::ExitCode::kUsage,
                 "unknown command '" + words[0] + "' (see singleton --help)");
   } catch (const Error& e) {

@@ -17,7 +17,7 @@ struct Backend {
 // The backends, in the order `auto` prefers them. Registering a backend is one line here
 // (scrubber/CMakeLists.txt compiles kmod_page_cache_view.cpp when it exists).
 constexpr Backend kBackends[] = {
-    // {"kmod", &make_kmod_page_cache_view},
+    {"kmod", &make_kmod_page_cache_view},
     {"mincore", &make_mincore_page_cache_view},
 };
 

@@ -63,7 +63,6 @@ int run_pagecache_command(const std::vector<std::string>& args) {
                 "pagecache must run as root (page frames and flags are root-only)");
   }
   ChosenView view = make_page_cache_view(choice);
-  if (!view.note.empty() && !json) std::cerr << "singleton: note: " << view.note << "\n";
 
   boost::json::array out_files;
   if (!json) {

@@ -34,7 +34,7 @@ std::string mib(uint64_t pages) {
 
 void row(std::ostream& out, const std::string& name, const std::string& vms, const PageCounts& c) {
   char buf[512];
-  std::snprintf(buf, sizeof(buf), "%-40s %-14s %9s %9s %9s %9s %9s %9s\n", name.c_str(),
+  std::snprintf(buf, sizeof(buf), "%-40s %-22s %9s %9s %9s %9s %9s %9s\n", name.c_str(),
                 vms.c_str(), mib(c.cached_pages_before).c_str(), mib(c.double_cached_pages).c_str(),
                 mib(c.evicted_pages).c_str(), mib(c.skipped.total()).c_str(),
                 mib(c.partial_folio_pages).c_str(), mib(c.cached_pages_after).c_str());
@@ -101,13 +101,14 @@ void print_pass_table(const PassReport& report, std::ostream& out) {
   }
   out << "\n";
   char head[512];
-  std::snprintf(head, sizeof(head), "%-40s %-14s %9s %9s %9s %9s %9s %9s\n", "IMAGE (MiB)", "VMS",
+  std::snprintf(head, sizeof(head), "%-40s %-22s %9s %9s %9s %9s %9s %9s\n", "IMAGE (MiB)", "VMS",
                 "CACHED", "DOUBLE", "EVICTED", "SKIPPED", "PARTIAL", "AFTER");
   out << head;
   for (const ImageReport& image : report.images) {
     std::string vms;
     for (const auto& vm : image.vms) vms += (vms.empty() ? "" : ",") + vm;
-    row(out, shorten(image.path, 40), shorten(vms, 14), image.counts);
+    if (vms.size() > 22) vms = std::to_string(image.vms.size()) + " VMs";
+    row(out, shorten(image.path, 40), vms, image.counts);
     if (!image.error.empty()) out << "  ERROR: " << image.error << "\n";
   }
   row(out, "TOTAL", "", report.totals);

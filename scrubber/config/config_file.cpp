@@ -1,0 +1,127 @@
+#include "scrubber/config/config_file.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "snapshot/error.hpp"
+
+namespace singleton {
+namespace po = boost::program_options;
+
+namespace {
+
+std::string trim(const std::string& text) {
+  const auto first = text.find_first_not_of(" \t\r");
+  if (first == std::string::npos) return "";
+  const auto last = text.find_last_not_of(" \t\r");
+  return text.substr(first, last - first + 1);
+}
+
+// The command-line words a config line stands for: {"--key", "value"}, or {"--key"} for a
+// switch set to true, or {} for a switch set to false.
+std::vector<std::string> words_for(const ConfigEntry& entry, const po::option_description& option,
+                                   const std::string& where) {
+  if (option.semantic()->max_tokens() == 0) {
+    if (entry.value == "true" || entry.value == "yes" || entry.value == "1") {
+      return {"--" + entry.key};
+    }
+    if (entry.value == "false" || entry.value == "no" || entry.value == "0") return {};
+    throw Error(ExitCode::kUsage, where + ": '" + entry.key +
+                                      "' is a switch: its value must be true or false, not '" +
+                                      entry.value + "'");
+  }
+  return {"--" + entry.key, entry.value};
+}
+
+}  // namespace
+
+std::string default_config_path() {
+  const char* env = std::getenv("SINGLETON_CONFIG");
+  return env != nullptr && *env != '\0' ? env : "/etc/singleton.conf";
+}
+
+std::vector<ConfigEntry> parse_config_text(const std::string& text, const std::string& path,
+                                           const po::options_description& options) {
+  std::vector<ConfigEntry> entries;
+  std::map<std::string, int> single_valued_seen;  // key -> its line
+  std::istringstream in(text);
+  std::string raw;
+  for (int number = 1; std::getline(in, raw); ++number) {
+    const std::string where = path + ":" + std::to_string(number);
+    const std::string line = trim(raw);
+    if (line.empty() || line[0] == '#') continue;
+    const auto equals = line.find('=');
+    if (equals == std::string::npos) {
+      throw Error(ExitCode::kUsage,
+                  where + ": expected 'key = value', got '" + line + "'");
+    }
+    ConfigEntry entry{number, trim(line.substr(0, equals)), trim(line.substr(equals + 1))};
+    if (entry.value.size() >= 2 && entry.value.front() == '"' && entry.value.back() == '"') {
+      entry.value = entry.value.substr(1, entry.value.size() - 2);
+    }
+    if (entry.key.empty()) throw Error(ExitCode::kUsage, where + ": missing key before '='");
+    if (entry.key.rfind("--", 0) == 0) entry.key = entry.key.substr(2);
+    const po::option_description* option = options.find_nothrow(entry.key, false);
+    if (option == nullptr || entry.key == "help" || entry.key == "config") {
+      throw Error(ExitCode::kUsage, where + ": unknown key '" + entry.key +
+                                        "' (keys are the long options of singleton watch "
+                                        "--help, without the dashes)");
+    }
+    if (!option->semantic()->is_composing()) {
+      const auto [seen, first] = single_valued_seen.emplace(entry.key, number);
+      if (!first) {
+        throw Error(ExitCode::kUsage, where + ": '" + entry.key + "' already set on line " +
+                                          std::to_string(seen->second));
+      }
+    }
+    if (option->semantic()->min_tokens() > 0 && entry.value.empty()) {
+      throw Error(ExitCode::kUsage, where + ": '" + entry.key + "' needs a value");
+    }
+    // Checks the value as the command line would, notifiers (range checks) included, so a bad
+    // value is reported with its line. The trial map is thrown away.
+    try {
+      po::variables_map trial;
+      po::store(po::command_line_parser(words_for(entry, *option, where)).options(options).run(),
+                trial);
+      po::notify(trial);
+    } catch (const po::error& e) {
+      throw Error(ExitCode::kUsage, where + ": " + entry.key + " = " + entry.value + ": " +
+                                        e.what());
+    }
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+std::vector<ConfigEntry> read_config_file(const std::string& path,
+                                          const po::options_description& options) {
+  std::ifstream in(path);
+  if (!in) {
+    throw Error(ExitCode::kUsage, "config file " + path + ": cannot be read: " +
+                                      std::strerror(errno));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config_text(text.str(), path, options);
+}
+
+void store_config(const std::vector<ConfigEntry>& entries, const std::string& path,
+                  const po::options_description& options, po::variables_map& values) {
+  std::vector<std::string> words;
+  for (const ConfigEntry& entry : entries) {
+    const po::option_description& option = options.find(entry.key, false);
+    const auto more = words_for(entry, option, path + ":" + std::to_string(entry.line));
+    words.insert(words.end(), more.begin(), more.end());
+  }
+  try {
+    po::store(po::command_line_parser(words).options(options).run(), values);
+  } catch (const po::error& e) {
+    // Only a single-valued key given twice in the file gets here.
+    throw Error(ExitCode::kUsage, "config file " + path + ": " + e.what());
+  }
+}
+
+}  // namespace singleton

@@ -1,0 +1,230 @@
+#include "scrubber/metrics/scrub_metrics.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+#include "scrubber/page_cache_view.hpp"
+
+namespace singleton {
+namespace {
+
+constexpr const char* kSkipReasons[] = {"dirty",  "writeback", "mapped",       "locked",
+                                        "limit",  "busy",      "partial_folio"};
+constexpr const char* kPassResults[] = {"done", "partial", "failed"};
+
+std::string number(double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.17g", value);
+  return text;
+}
+
+void header(std::ostringstream& out, const char* name, const char* type, const char* help) {
+  out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+}
+
+// One exposition line: `name{key="value"} value` (no label when key is null).
+struct ParsedSample {
+  std::string name;
+  std::string label_key;
+  std::string label_value;
+  double value = 0;
+};
+
+// Parses a sample line of our own output (at most one label). False for anything else.
+bool parse_sample(const std::string& line, ParsedSample& out) {
+  if (line.empty() || line[0] == '#') return false;
+  size_t at = line.find_first_of("{ ");
+  if (at == std::string::npos) return false;
+  out.name = line.substr(0, at);
+  if (line[at] == '{') {
+    const size_t equals = line.find('=', at);
+    if (equals == std::string::npos || equals + 1 >= line.size() || line[equals + 1] != '"') {
+      return false;
+    }
+    out.label_key = line.substr(at + 1, equals - at - 1);
+    size_t k = equals + 2;
+    for (; k < line.size() && line[k] != '"'; ++k) {
+      if (line[k] == '\\' && k + 1 < line.size()) {
+        ++k;
+        out.label_value += line[k] == 'n' ? '\n' : line[k];
+      } else {
+        out.label_value += line[k];
+      }
+    }
+    if (k + 1 >= line.size() || line[k + 1] != '}') return false;
+    at = k + 2;
+  }
+  try {
+    out.value = std::stod(line.substr(at));
+  } catch (const std::exception&) {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string prometheus_label_value(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void ScrubMetrics::add_pass(const PassReport& report, double now_unix) {
+  for (const ImageReport& image : report.images) {
+    ImageFigures& figures = images_[image.path];
+    figures.cached_bytes = image.counts.cached_pages_after * kPageBytes;
+    figures.double_cached_bytes = image.counts.double_cached_pages * kPageBytes;
+    if (!report.dry_run) {
+      figures.evicted_bytes_total += image.counts.evicted_pages * kPageBytes;
+    }
+  }
+  for (const VmReport& vm : report.vms) vm_indexed_pages_[vm.name] = vm.indexed_pages;
+  if (!report.dry_run) {
+    evicted_bytes_total_ += report.totals.evicted_pages * kPageBytes;
+    const SkipCounts& skipped = report.totals.skipped;
+    skipped_pages_total_["dirty"] += skipped.dirty;
+    skipped_pages_total_["writeback"] += skipped.writeback;
+    skipped_pages_total_["mapped"] += skipped.mapped;
+    skipped_pages_total_["locked"] += skipped.locked;
+    skipped_pages_total_["limit"] += skipped.limit;
+    skipped_pages_total_["busy"] += skipped.busy;
+    skipped_pages_total_["partial_folio"] += report.totals.partial_folio_pages;
+  }
+  ++passes_total_[report.exit_code() == ExitCode::kDone ? "done" : "partial"];
+  last_pass_seconds_ = report.duration_seconds;
+  last_pass_timestamp_ = now_unix;
+  snapshot_seconds_total_ += report.snapshot_seconds;
+}
+
+void ScrubMetrics::add_failed_pass(double now_unix) {
+  ++passes_total_["failed"];
+  last_pass_timestamp_ = now_unix;
+}
+
+void ScrubMetrics::forget_absent(const std::set<std::string>& present_images,
+                                 const std::set<std::string>& present_vms) {
+  std::erase_if(images_, [&](const auto& entry) { return !present_images.contains(entry.first); });
+  std::erase_if(vm_indexed_pages_,
+                [&](const auto& entry) { return !present_vms.contains(entry.first); });
+}
+
+void ScrubMetrics::set_watch_state(double cpu_seconds, double cpu_budget_percent,
+                                   int pressure_level, double psi_some_avg10,
+                                   uint64_t mem_available_bytes) {
+  watch_ = true;
+  cpu_seconds_ = cpu_seconds;
+  cpu_budget_percent_ = cpu_budget_percent;
+  pressure_level_ = pressure_level;
+  psi_some_avg10_ = psi_some_avg10;
+  mem_available_bytes_ = mem_available_bytes;
+}
+
+void ScrubMetrics::resume_counters_from(const std::string& textfile_content) {
+  std::istringstream in(textfile_content);
+  std::string line;
+  ParsedSample sample;
+  while (std::getline(in, line)) {
+    sample = ParsedSample{};
+    if (!parse_sample(line, sample) || sample.value < 0) continue;
+    const auto count = static_cast<uint64_t>(sample.value);
+    if (sample.name == "singleton_evicted_bytes_total" && sample.label_key.empty()) {
+      evicted_bytes_total_ += count;
+    } else if (sample.name == "singleton_skipped_pages_total" && sample.label_key == "reason") {
+      skipped_pages_total_[sample.label_value] += count;
+    } else if (sample.name == "singleton_passes_total" && sample.label_key == "result") {
+      passes_total_[sample.label_value] += count;
+    } else if (sample.name == "singleton_image_evicted_bytes_total" &&
+               sample.label_key == "image") {
+      images_[sample.label_value].evicted_bytes_total += count;
+    } else if (sample.name == "singleton_snapshot_seconds_total" && sample.label_key.empty()) {
+      snapshot_seconds_total_ += sample.value;
+    }
+  }
+}
+
+std::string ScrubMetrics::prometheus_text() const {
+  std::ostringstream out;
+  header(out, "singleton_image_cached_bytes", "gauge",
+         "Bytes of the disk image in the host page cache after the last pass over it.");
+  for (const auto& [path, figures] : images_) {
+    out << "singleton_image_cached_bytes{image=\"" << prometheus_label_value(path) << "\"} "
+        << figures.cached_bytes << "\n";
+  }
+  header(out, "singleton_image_double_cached_bytes", "gauge",
+         "Bytes of the image in the host page cache whose content the attached guests held, "
+         "as found by the last pass over it (before it evicted them).");
+  for (const auto& [path, figures] : images_) {
+    out << "singleton_image_double_cached_bytes{image=\"" << prometheus_label_value(path)
+        << "\"} " << figures.double_cached_bytes << "\n";
+  }
+  header(out, "singleton_image_evicted_bytes_total", "counter",
+         "Bytes of the image evicted from the host page cache.");
+  for (const auto& [path, figures] : images_) {
+    out << "singleton_image_evicted_bytes_total{image=\"" << prometheus_label_value(path)
+        << "\"} " << figures.evicted_bytes_total << "\n";
+  }
+  header(out, "singleton_evicted_bytes_total", "counter",
+         "Bytes evicted from the host page cache, all images.");
+  out << "singleton_evicted_bytes_total " << evicted_bytes_total_ << "\n";
+  header(out, "singleton_skipped_pages_total", "counter",
+         "Double-cached pages not evicted, by reason (dirty, writeback, mapped, locked, "
+         "limit: --max-evict, busy: still cached after eviction, partial_folio: their folio "
+         "also holds pages no guest has).");
+  for (const char* reason : kSkipReasons) {
+    const auto it = skipped_pages_total_.find(reason);
+    out << "singleton_skipped_pages_total{reason=\"" << reason << "\"} "
+        << (it == skipped_pages_total_.end() ? 0 : it->second) << "\n";
+  }
+  header(out, "singleton_passes_total", "counter",
+         "Passes by result: done, partial (a VM or an image failed), failed (no report).");
+  for (const char* result : kPassResults) {
+    const auto it = passes_total_.find(result);
+    out << "singleton_passes_total{result=\"" << result << "\"} "
+        << (it == passes_total_.end() ? 0 : it->second) << "\n";
+  }
+  header(out, "singleton_pass_duration_seconds", "gauge", "Wall time of the last pass.");
+  out << "singleton_pass_duration_seconds " << number(last_pass_seconds_) << "\n";
+  header(out, "singleton_last_pass_timestamp_seconds", "gauge",
+         "When the last pass ended (Unix time).");
+  out << "singleton_last_pass_timestamp_seconds " << number(last_pass_timestamp_) << "\n";
+  header(out, "singleton_snapshot_seconds_total", "counter",
+         "Wall time spent indexing guest memory.");
+  out << "singleton_snapshot_seconds_total " << number(snapshot_seconds_total_) << "\n";
+  header(out, "singleton_vm_indexed_pages", "gauge",
+         "Distinct non-zero guest pages in the VM's index at its last snapshot.");
+  for (const auto& [name, pages] : vm_indexed_pages_) {
+    out << "singleton_vm_indexed_pages{vm=\"" << prometheus_label_value(name) << "\"} " << pages
+        << "\n";
+  }
+  if (watch_) {
+    header(out, "singleton_watch_cpu_seconds_total", "counter",
+           "CPU time used by singleton watch (user + system).");
+    out << "singleton_watch_cpu_seconds_total " << number(cpu_seconds_) << "\n";
+    header(out, "singleton_watch_cpu_budget_ratio", "gauge",
+           "The CPU budget in effect, as a fraction of one core (--cpu-budget, raised under "
+           "memory pressure).");
+    out << "singleton_watch_cpu_budget_ratio " << number(cpu_budget_percent_ / 100) << "\n";
+    header(out, "singleton_memory_pressure_level", "gauge",
+           "Memory pressure as singleton sees it: 0 none, 1 moderate, 2 high.");
+    out << "singleton_memory_pressure_level " << pressure_level_ << "\n";
+    header(out, "singleton_memory_psi_some_avg10_ratio", "gauge",
+           "/proc/pressure/memory some avg10, as a fraction.");
+    out << "singleton_memory_psi_some_avg10_ratio " << number(psi_some_avg10_ / 100) << "\n";
+    header(out, "singleton_memory_available_bytes", "gauge", "MemAvailable of /proc/meminfo.");
+    out << "singleton_memory_available_bytes " << mem_available_bytes_ << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace singleton

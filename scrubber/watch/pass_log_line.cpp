@@ -1,0 +1,44 @@
+#include "scrubber/watch/pass_log_line.hpp"
+
+#include <cstdio>
+
+#include "scrubber/page_cache_view.hpp"
+
+namespace singleton {
+namespace {
+
+std::string mib(uint64_t pages) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(pages * kPageBytes) / (1 << 20));
+  return text;
+}
+
+std::string plural(size_t n, const char* word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+}  // namespace
+
+std::string pass_log_line(uint64_t number, const std::string& trigger, const PassReport& report) {
+  uint64_t indexed = 0;
+  for (const VmReport& vm : report.vms) indexed += vm.indexed_pages;
+  const PageCounts& t = report.totals;
+  char seconds[64];
+  std::snprintf(seconds, sizeof seconds, " in %.2f s; ", report.snapshot_seconds);
+  std::string line = "pass " + std::to_string(number) + " (" + trigger + "): " +
+                     plural(report.vms.size(), "VM") + " indexed " + std::to_string(indexed) +
+                     " pages" + seconds + plural(report.images.size(), "image") + ": cached " +
+                     mib(t.cached_pages_before) + ", double-cached " + mib(t.double_cached_pages) +
+                     ", " + (report.dry_run ? "would evict " : "evicted ") +
+                     mib(t.evicted_pages) + ", skipped " + mib(t.skipped.total()) +
+                     ", partial folios " + mib(t.partial_folio_pages);
+  std::snprintf(seconds, sizeof seconds, "; %.2f s", report.duration_seconds);
+  line += seconds;
+  size_t failed = 0;
+  for (const VmReport& vm : report.vms) failed += !vm.error.empty();
+  for (const ImageReport& image : report.images) failed += !image.error.empty();
+  if (failed > 0) line += "; " + std::to_string(failed) + " failed (see below)";
+  return line;
+}
+
+}  // namespace singleton

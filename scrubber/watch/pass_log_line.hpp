@@ -1,0 +1,15 @@
+// The one line per pass on stderr (journald-friendly: no colours, no timestamps of our own).
+#pragma once
+
+#include <string>
+
+#include "scrubber/scrub_pass.hpp"
+
+namespace singleton {
+
+// "pass 7 (io): 1 VM indexed 45123 pages in 0.21 s; 1 image: cached 12.3 MiB, double-cached
+//  10.0 MiB, evicted 10.0 MiB, skipped 0.1 MiB, partial folios 0.0 MiB; 0.25 s"
+// `trigger` says why the pass ran (io, cache, sweep, new, once).
+std::string pass_log_line(uint64_t number, const std::string& trigger, const PassReport& report);
+
+}  // namespace singleton

@@ -1,0 +1,483 @@
+#include "scrubber/watch/watch_loop.hpp"
+
+#include <fnmatch.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+
+#include "scrubber/metrics/metrics_http_server.hpp"
+#include "scrubber/metrics/textfile.hpp"
+#include "scrubber/pass_lock.hpp"
+#include "scrubber/vm_selection.hpp"
+#include "scrubber/watch/guest_io_counter.hpp"
+#include "scrubber/watch/pass_log_line.hpp"
+#include "scrubber/watch/watch_signals.hpp"
+#include "snapshot/discovery.hpp"
+#include "snapshot/error.hpp"
+#include "snapshot/guest_snapshot.hpp"
+
+namespace singleton {
+namespace {
+
+// Thrown from the batch callbacks of a step when SIGTERM/SIGINT is pending: unwinds the step
+// between two batches (after an eviction, never inside one).
+struct WatchStopRequested {};
+
+// Seconds of wall time whose CPU credit a quiet loop can save up: a guest's first read after a
+// quiet spell is indexed at once instead of waiting for the budget to refill.
+constexpr double kBurstSeconds = 20;
+
+double process_cpu_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
+}
+
+double unix_now() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
+}
+
+double seconds_between(std::chrono::steady_clock::time_point a,
+                       std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+std::string vm_key(const Vm& vm) {
+  std::string key = std::to_string(vm.pid) + "\t" + vm.name;
+  for (const VmDisk& disk : vm.disks) {
+    key += "\t" + disk.path + "|" + to_string(disk.cache);
+    for (const std::string& backing : disk.backing) key += "<" + backing;
+  }
+  return key;
+}
+
+void check_stop() {
+  if (WatchSignals::stop_pending()) throw WatchStopRequested{};
+}
+
+double budget_fraction(const WatchOptions& options, PressureLevel level) {
+  return std::min(1.0, options.cpu_budget_percent / 100 * response_to(level).budget_factor);
+}
+
+// Moves the chosen images of `all` into a set of their own for one pass, and back afterwards
+// (also when the pass unwinds).
+class ImageSubset {
+ public:
+  ImageSubset(ImageSet& all, const std::vector<size_t>& chosen) : all_(all), chosen_(chosen) {
+    for (size_t i : chosen_) subset_.images.push_back(std::move(all_.images[i]));
+  }
+  ~ImageSubset() {
+    for (size_t k = 0; k < chosen_.size(); ++k) {
+      all_.images[chosen_[k]] = std::move(subset_.images[k]);
+    }
+  }
+  ImageSubset(const ImageSubset&) = delete;
+  ImageSubset& operator=(const ImageSubset&) = delete;
+  ImageSet& set() { return subset_; }
+
+ private:
+  ImageSet& all_;
+  const std::vector<size_t>& chosen_;
+  ImageSet subset_;
+};
+
+}  // namespace
+
+WatchLoop::WatchLoop(WatchOptions options, std::function<WatchOptions()> reload, std::ostream& log)
+    : reload_(std::move(reload)),
+      log_(log),
+      budget_(budget_fraction(options, PressureLevel::kNone), kBurstSeconds) {
+  if (::geteuid() != 0) {
+    throw Error(ExitCode::kEnvironment,
+                "watch must run as root (it reads guest memory and the host page cache's frames)");
+  }
+  apply_options(options, true);
+}
+
+WatchLoop::~WatchLoop() = default;
+
+void WatchLoop::say(int level, const std::string& line) {
+  if (options_.verbosity >= level) log_ << "singleton: " << line << std::endl;
+}
+
+void WatchLoop::apply_options(const WatchOptions& options, bool first) {
+  const bool backend_changed = first || options.backend != options_.backend;
+  const bool listen_changed = first || options.metrics_listen != options_.metrics_listen;
+  if (first || options.vm_patterns != options_.vm_patterns || options.pids != options_.pids ||
+      options.images != options_.images || options.connect_uri != options_.connect_uri) {
+    rediscover_now_ = true;
+  }
+  if (!options.pids.empty()) {
+    // Checks the explicit VMs' pids now: a typo is a usage error, not an empty watch.
+    for (const std::string& pid : options.pids) parse_pid(pid);
+  }
+  std::unique_ptr<PageCacheView> view;
+  std::string note;
+  if (backend_changed) {
+    ChosenView chosen = make_page_cache_view(options.backend);
+    view = std::move(chosen.view);
+    note = chosen.note;
+  }
+  std::unique_ptr<MetricsHttpServer> server;
+  if (listen_changed && !options.metrics_listen.empty()) {
+    server = std::make_unique<MetricsHttpServer>(options.metrics_listen);
+  }
+  // Nothing above threw: the new options take effect as a whole.
+  options_ = options;
+  if (view) view_ = std::move(view);
+  if (listen_changed) server_ = std::move(server);
+  if (!note.empty()) say(1, note);
+  budget_.set_fraction(budget_fraction(options_, pressure_.level));
+}
+
+void WatchLoop::rediscover() {
+  last_discovery_ = std::chrono::steady_clock::now();
+  rediscover_now_ = false;
+  DiscoveryOptions discovery;
+  if (!options_.connect_uri.empty()) {
+    discovery.libvirt_uri = options_.connect_uri;
+    discovery.libvirt_uri_given = true;
+  }
+  if (!options_.pids.empty()) {
+    std::vector<pid_t> pids;
+    for (const std::string& text : options_.pids) pids.push_back(parse_pid(text));
+    discovery.explicit_vms = pair_explicit_args(pids, options_.images);
+  }
+  DiscoveryResult found = discover_vms(discovery);
+  // Each problem is said once, when it appears, not at every discovery.
+  std::set<std::string> problems;
+  for (const DiscoveryProblem& problem : found.problems) {
+    problems.insert(problem.message);
+    if (!last_problems_.contains(problem.message)) {
+      say(problem.warning ? 2 : 0, (problem.warning ? "warning: " : "") + problem.message);
+    }
+  }
+  last_problems_ = std::move(problems);
+  std::vector<Vm> wanted;
+  for (Vm& vm : found.vms) {
+    bool match = options_.vm_patterns.empty();
+    for (const std::string& pattern : options_.vm_patterns) {
+      match = match || ::fnmatch(pattern.c_str(), vm.name.c_str(), 0) == 0;
+    }
+    if (match) wanted.push_back(std::move(vm));
+  }
+  set_vms(std::move(wanted));
+}
+
+void WatchLoop::set_vms(std::vector<Vm> found) {
+  std::vector<std::string> keys;
+  for (const Vm& vm : found) keys.push_back(vm_key(vm));
+  std::vector<std::string> current;
+  for (const TrackedVm& tracked : vms_) current.push_back(vm_key(tracked.vm));
+  if (keys == current) return;
+
+  std::map<std::string, TrackedVm> old;
+  for (TrackedVm& tracked : vms_) old.emplace(vm_key(tracked.vm), std::move(tracked));
+  std::vector<TrackedVm> next;
+  for (size_t k = 0; k < found.size(); ++k) {
+    auto it = old.find(keys[k]);
+    if (it != old.end()) {
+      next.push_back(std::move(it->second));
+      old.erase(it);
+    } else {
+      say(1, "VM found: " + found[k].name + " (pid " + std::to_string(found[k].pid) + ", " +
+                 std::to_string(found[k].disks.size()) + " disks)");
+      next.push_back(TrackedVm{found[k], std::nullopt, 0, true});
+    }
+  }
+  for (const auto& [key, gone] : old) {
+    say(1, "VM gone: " + gone.vm.name + " (pid " + std::to_string(gone.vm.pid) + ")");
+  }
+  vms_ = std::move(next);
+  vm_list_.clear();
+  for (const TrackedVm& tracked : vms_) vm_list_.push_back(tracked.vm);
+
+  std::map<std::string, TrackedImage> old_images;
+  for (size_t i = 0; i < images_.images.size(); ++i) {
+    old_images[images_.images[i].path] = image_state_[i];
+  }
+  images_ = collect_images(vm_list_);
+  image_state_.assign(images_.images.size(), TrackedImage{});
+  std::set<std::string> paths;
+  std::set<std::string> names;
+  for (size_t i = 0; i < images_.images.size(); ++i) {
+    const Image& image = images_.images[i];
+    paths.insert(image.path);
+    auto it = old_images.find(image.path);
+    if (it != old_images.end()) image_state_[i] = it->second;
+    if (!image.file) say(0, image.path + ": " + image.error);
+  }
+  for (const Vm& vm : vm_list_) names.insert(vm.name);
+  metrics_.forget_absent(paths, names);
+}
+
+void WatchLoop::look_at_triggers() {
+  for (TrackedVm& tracked : vms_) {
+    const auto rchar = read_process_rchar(tracked.vm.pid);
+    if (!rchar) {
+      rediscover_now_ = true;  // gone: drop it at once, not at the next discovery
+      continue;
+    }
+    if (*rchar >= tracked.rchar_at_snapshot + kGuestReadTriggerBytes && !tracked.needs_snapshot) {
+      tracked.needs_snapshot = true;
+      say(2, "trigger: " + tracked.vm.name + " read " +
+                 std::to_string(*rchar - tracked.rchar_at_snapshot) + " bytes");
+    }
+  }
+  for (size_t i = 0; i < images_.images.size(); ++i) {
+    const Image& image = images_.images[i];
+    TrackedImage& state = image_state_[i];
+    if (!image.file) continue;
+    try {
+      state.cached_now = view_->count(*image.file, {}).cached_pages;
+    } catch (const Error& e) {
+      say(0, image.path + ": " + e.what());
+      continue;
+    }
+    if (state.cached_now > state.cached_at_last_look) {
+      if (!state.changed) {
+        say(2, "trigger: " + image.path + " cache grew by " +
+                   std::to_string(state.cached_now - state.cached_at_last_look) + " pages");
+      }
+      state.changed = true;
+      for (size_t v : image.vms) vms_[v].needs_snapshot = true;
+    } else {
+      // Shrunk (reclaim, someone else evicted) or steady: nothing new to look at.
+      state.cached_at_last_look = state.cached_now;
+      if (state.cached_now == 0) state.changed = false;
+    }
+  }
+}
+
+WatchLoop::StepChoice WatchLoop::choose_step(bool sweep) const {
+  StepChoice choice;
+  std::set<size_t> vms;
+  bool grown = false;
+  for (size_t i = 0; i < images_.images.size(); ++i) {
+    const Image& image = images_.images[i];
+    const TrackedImage& state = image_state_[i];
+    if (!image.file || (state.cached_now == 0 && !sweep)) continue;
+    bool wanted = sweep || state.changed;
+    for (size_t v : image.vms) wanted = wanted || vms_[v].needs_snapshot;
+    if (!wanted) continue;
+    grown = grown || state.changed;
+    choice.images.push_back(i);
+    for (size_t v : image.vms) {
+      if (sweep || vms_[v].needs_snapshot || !vms_[v].index) vms.insert(v);
+    }
+  }
+  choice.vms.assign(vms.begin(), vms.end());
+  choice.trigger = sweep ? "sweep" : grown ? "cache" : "io";
+  return choice;
+}
+
+bool WatchLoop::run_step(const StepChoice& choice, bool blocking_lock, int* exit_code) {
+  std::optional<PassLock> lock;
+  try {
+    lock.emplace();
+  } catch (const Error& e) {
+    if (blocking_lock) throw;
+    if (!lock_busy_said_) say(1, std::string("waiting: ") + e.what());
+    lock_busy_said_ = true;
+    return false;
+  }
+  lock_busy_said_ = false;
+
+  const auto start = std::chrono::steady_clock::now();
+  PassReport report;
+  report.backend = view_->name();
+  report.dry_run = false;
+  report.shared_policy = options_.shared_policy;
+  PassOptions pass;
+  pass.evict = true;
+  pass.shared_policy = options_.shared_policy;
+  pass.max_evict_pages = options_.max_evict_pages;
+  pass.snapshot.on_batch = [](uint64_t) { check_stop(); };
+  pass.on_progress = [](const PassProgress&) { check_stop(); };
+
+  ksm_.begin_pass();
+  for (size_t v : choice.vms) {
+    TrackedVm& tracked = vms_[v];
+    // Read before the snapshot: a read during it moves the counter past this mark and triggers
+    // the next pass, so a page the snapshot missed is looked at again.
+    const uint64_t rchar = read_process_rchar(tracked.vm.pid).value_or(tracked.rchar_at_snapshot);
+    GuestSnapshot snap = snapshot_vm(tracked.vm, ksm_, pass.snapshot);
+    VmReport out{tracked.vm.name, tracked.vm.pid, snap.counts.indexed_pages, snap.counts.seconds,
+                 snap.error};
+    if (snap.complete()) {
+      tracked.index = std::move(snap.index);
+      tracked.needs_snapshot = false;
+      tracked.rchar_at_snapshot = rchar;
+    } else {
+      tracked.index.reset();
+      if (out.error.empty()) out.error = "VM " + tracked.vm.name + " went away during its snapshot";
+      rediscover_now_ = true;
+    }
+    report.vms.push_back(std::move(out));
+  }
+  ksm_.end_pass();
+  report.snapshot_seconds = seconds_between(start, std::chrono::steady_clock::now());
+
+  GuestHoldings holdings;
+  for (const TrackedVm& tracked : vms_) {
+    holdings.indices.push_back(tracked.index ? &*tracked.index : nullptr);
+  }
+  {
+    ImageSubset subset(images_, choice.images);
+    scrub_images(*view_, subset.set(), holdings, vm_list_, pass, report);
+  }
+  for (size_t k = 0; k < choice.images.size(); ++k) {
+    TrackedImage& state = image_state_[choice.images[k]];
+    const ImageReport& image = report.images[k];
+    state.cached_at_last_look =
+        image.error.empty() ? image.counts.cached_pages_after : state.cached_now;
+    state.cached_now = state.cached_at_last_look;
+    state.changed = false;
+  }
+  report.duration_seconds = seconds_between(start, std::chrono::steady_clock::now());
+
+  ++passes_;
+  metrics_.add_pass(report, unix_now());
+  say(1, pass_log_line(passes_, choice.trigger, report));
+  for (const VmReport& vm : report.vms) {
+    if (!vm.error.empty()) say(0, vm.error);
+  }
+  for (const ImageReport& image : report.images) {
+    if (!image.error.empty()) say(0, image.path + ": " + image.error);
+  }
+  if (exit_code != nullptr) *exit_code = static_cast<int>(report.exit_code());
+  publish_metrics();
+  return true;
+}
+
+void WatchLoop::publish_metrics() {
+  if (!options_.once) {
+    metrics_.set_watch_state(process_cpu_seconds(), budget_.fraction() * 100,
+                             static_cast<int>(pressure_.level), pressure_.psi_some_avg10,
+                             pressure_.mem_available_bytes);
+  }
+  if (options_.prometheus_path.empty()) return;
+  try {
+    write_file_atomically(options_.prometheus_path, metrics_.prometheus_text());
+  } catch (const Error& e) {
+    say(0, std::string("--prometheus: ") + e.what());
+  }
+}
+
+int WatchLoop::run() {
+  WatchSignals signals;
+  {
+    std::string what = options_.pids.empty() ? "every VM" : "the VMs of --pid";
+    if (!options_.vm_patterns.empty()) {
+      what = "VMs named";
+      for (const std::string& p : options_.vm_patterns) what += " " + p;
+    }
+    char budget[64];
+    std::snprintf(budget, sizeof budget, "%.3g%%", options_.cpu_budget_percent);
+    say(1, "watching " + what + " (backend " + view_->name() + ", cpu budget " + budget +
+               ", config " + (options_.config_path.empty() ? "none" : options_.config_path) +
+               (server_ ? ", metrics on 127.0.0.1 port " + std::to_string(server_->port()) : "") +
+               ")");
+  }
+  auto last_tick = std::chrono::steady_clock::now();
+  double last_cpu = process_cpu_seconds();
+  last_sweep_ = last_tick;
+  try {
+    for (;;) {
+      pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {server_ ? server_->fd() : -1, POLLIN, 0}};
+      ::poll(fds, server_ ? 2 : 1, static_cast<int>(options_.interval_seconds * 1000));
+      const WatchSignals::Received received = signals.take();
+      if (received.stop_signal != 0) {
+        say(1, std::string("stopping on ") + ::sigabbrev_np(received.stop_signal) + " after " +
+                   std::to_string(passes_) + " passes");
+        return 0;
+      }
+      if (received.reload) {
+        try {
+          apply_options(reload_(), false);
+          say(1, "configuration reloaded" +
+                     (options_.config_path.empty() ? "" : " from " + options_.config_path));
+        } catch (const Error& e) {
+          say(0, std::string("reload failed, keeping the running configuration: ") + e.what());
+        }
+      }
+      if (server_ && (fds[1].revents & POLLIN)) {
+        server_->serve_ready([this] {
+          metrics_.set_watch_state(process_cpu_seconds(), budget_.fraction() * 100,
+                                   static_cast<int>(pressure_.level), pressure_.psi_some_avg10,
+                                   pressure_.mem_available_bytes);
+          return metrics_.prometheus_text();
+        });
+      }
+
+      const auto now = std::chrono::steady_clock::now();
+      const double cpu = process_cpu_seconds();
+      budget_.account(seconds_between(last_tick, now), cpu - last_cpu);
+      last_tick = now;
+      last_cpu = cpu;
+      try {
+        if (seconds_between(last_pressure_, now) >= 1) {
+          last_pressure_ = now;
+          const PressureLevel before = pressure_.level;
+          pressure_ = read_memory_pressure();
+          budget_.set_fraction(budget_fraction(options_, pressure_.level));
+          if (pressure_.level != before) {
+            say(1, std::string("memory pressure ") + to_string(pressure_.level) +
+                       ": cpu budget now " + std::to_string(budget_.fraction() * 100) + "%");
+          }
+        }
+        if (rediscover_now_ ||
+            seconds_between(last_discovery_, now) >= options_.discover_interval_seconds) {
+          rediscover();
+        }
+        look_at_triggers();
+        const double sweep_every = response_to(pressure_.level).sweep_seconds;
+        const bool sweep = sweep_every > 0 && seconds_between(last_sweep_, now) >= sweep_every;
+        if (!budget_.allows_work()) continue;
+        const StepChoice choice = choose_step(sweep);
+        if (choice.images.empty()) continue;
+        if (run_step(choice, false, nullptr) && sweep) last_sweep_ = now;
+      } catch (const Error& e) {
+        // One failed tick (discovery, a view error) is said and the loop goes on.
+        say(0, e.what());
+      }
+    }
+  } catch (const WatchStopRequested&) {
+    say(1, "stopping on a signal: the pass under way was abandoned between two batches, after " +
+               std::to_string(passes_) + " passes");
+    return 0;
+  }
+}
+
+int WatchLoop::run_once() {
+  WatchSignals signals;
+  try {
+    metrics_.resume_counters_from(read_file_if_exists(options_.prometheus_path));
+    rediscover();
+    if (vms_.empty()) {
+      say(1, "no VM found: nothing to do");
+      publish_metrics();
+      return 0;
+    }
+    look_at_triggers();
+    int exit_code = 0;
+    try {
+      run_step(choose_step(true), true, &exit_code);
+    } catch (const Error& e) {
+      metrics_.add_failed_pass(unix_now());
+      publish_metrics();
+      throw;
+    }
+    return exit_code;
+  } catch (const WatchStopRequested&) {
+    say(1, "stopping on a signal: the pass was abandoned between two batches");
+    return 0;
+  }
+}
+
+}  // namespace singleton

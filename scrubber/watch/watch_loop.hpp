@@ -1,0 +1,100 @@
+// `singleton watch`: the long-running loop that keeps the host page cache exclusive.
+//
+// Every tick (--interval) it looks at cheap I/O triggers: each image's cached page count
+// (cachestat) and each VMM's read counter (rchar). A VM that read something since its last
+// snapshot is re-indexed, and the images attached to it (or whose cache grew) are scanned and
+// their new double-cached folios evicted: one "pass" over just those VMs and images. Passes
+// start only while the CPU budget (a token bucket at --cpu-budget) has credit, so re-indexing a
+// busy guest happens at most as often as the budget pays for. Under memory pressure the budget
+// is raised and every image is swept periodically; without pressure the loop only follows I/O.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "scrubber/image_set.hpp"
+#include "scrubber/metrics/scrub_metrics.hpp"
+#include "scrubber/page_cache_view.hpp"
+#include "scrubber/scrub_pass.hpp"
+#include "scrubber/watch/cpu_budget.hpp"
+#include "scrubber/watch/memory_pressure.hpp"
+#include "scrubber/watch/watch_options.hpp"
+#include "snapshot/ksm_hash_cache.hpp"
+#include "snapshot/page_index.hpp"
+#include "snapshot/vm.hpp"
+
+namespace singleton {
+
+class MetricsHttpServer;
+
+class WatchLoop {
+ public:
+  // `reload` re-reads the command line and config file (SIGHUP). `log` gets the one line per
+  // pass and everything else the loop has to say. Throws Error for what makes running
+  // impossible (not root: kEnvironment; an unavailable --backend; a port in use).
+  WatchLoop(WatchOptions options, std::function<WatchOptions()> reload, std::ostream& log);
+  ~WatchLoop();
+
+  // Runs until SIGTERM or SIGINT; returns 0 (the step under way is finished or abandoned at a
+  // batch boundary: nothing half-evicted, no lock left).
+  int run();
+  // One full pass over every VM (--once); returns the pass's exit code.
+  int run_once();
+
+ private:
+  struct TrackedVm {
+    Vm vm;
+    std::optional<PageIndex> index;  // the last complete snapshot
+    uint64_t rchar_at_snapshot = 0;
+    bool needs_snapshot = true;
+  };
+  struct TrackedImage {
+    uint64_t cached_now = 0;
+    uint64_t cached_at_last_look = 0;  // after the last pass over it
+    bool changed = true;               // its cache grew since the last pass over it
+  };
+  struct StepChoice {
+    std::vector<size_t> vms;     // to snapshot
+    std::vector<size_t> images;  // to scan and scrub
+    std::string trigger;
+  };
+
+  void apply_options(const WatchOptions& options, bool first);
+  void rediscover();
+  void set_vms(std::vector<Vm> found);
+  void look_at_triggers();
+  StepChoice choose_step(bool sweep) const;
+  // Returns false when the pass lock is held by another singleton.
+  bool run_step(const StepChoice& choice, bool blocking_lock, int* exit_code);
+  void publish_metrics();
+  void say(int level, const std::string& line);
+
+  WatchOptions options_;
+  std::function<WatchOptions()> reload_;
+  std::ostream& log_;
+  std::unique_ptr<PageCacheView> view_;
+  std::unique_ptr<MetricsHttpServer> server_;
+  std::vector<TrackedVm> vms_;
+  std::vector<Vm> vm_list_;  // vms_[i].vm, as collect_images and scrub_images want them
+  ImageSet images_;
+  std::vector<TrackedImage> image_state_;  // parallel to images_.images
+  std::set<std::string> last_problems_;
+  KsmHashCache ksm_;
+  ScrubMetrics metrics_;
+  CpuBudget budget_;
+  MemoryPressure pressure_;
+  uint64_t passes_ = 0;
+  bool lock_busy_said_ = false;
+  bool rediscover_now_ = true;
+  std::chrono::steady_clock::time_point last_discovery_{};
+  std::chrono::steady_clock::time_point last_sweep_{};
+  std::chrono::steady_clock::time_point last_pressure_{};
+};
+
+}  // namespace singleton

@@ -1,0 +1,148 @@
+#include "scrubber/watch/watch_options.hpp"
+
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <sstream>
+
+#include "scrubber/cli_text.hpp"
+#include "scrubber/config/config_file.hpp"
+#include "scrubber/metrics/metrics_http_server.hpp"
+#include "snapshot/error.hpp"
+
+namespace singleton {
+namespace po = boost::program_options;
+
+namespace {
+
+// A notifier that turns our usage errors into program_options errors, so the config parser can
+// report them with their line.
+template <typename T, typename Check>
+auto checked(Check check) {
+  return [check](const T& value) {
+    try {
+      check(value);
+    } catch (const Error& e) {
+      throw po::error(e.what());
+    }
+  };
+}
+
+void in_range(double value, double low, double high, const char* flag, const char* unit) {
+  if (!(value >= low && value <= high)) {
+    std::ostringstream text;
+    text << "--" << flag << " must be between " << low << " and " << high << " " << unit;
+    throw Error(ExitCode::kUsage, text.str());
+  }
+}
+
+struct RawValues {
+  std::string config;
+  std::string backend = "auto";
+  std::string shared = "all";
+  uint64_t max_evict_mib = 0;
+};
+
+}  // namespace
+
+WatchCommandLine parse_watch_command_line(const std::vector<std::string>& args) {
+  WatchCommandLine out;
+  WatchOptions& o = out.options;
+  RawValues raw;
+  po::options_description desc(
+      "Usage: singleton watch [options]\n"
+      "Keeps the host page cache exclusive continuously: follows the guests' disk reads (the\n"
+      "images' cachestat, the VMM's read counter), re-indexes a guest's memory when it read\n"
+      "something, within a CPU budget, and evicts the new double-cached pages. VMs starting and\n"
+      "stopping are picked up and dropped. SIGTERM/SIGINT: stop (exit 0); SIGHUP: reload the\n"
+      "config file. Every long option below is also a key of the config file\n"
+      "(/etc/singleton.conf: `key = value`, see singleton(8)); the command line wins.\n"
+      "Options");
+  desc.add_options()("help,h", "this help")(
+      "config", po::value(&raw.config),
+      "config file (default: /etc/singleton.conf when it exists)")(
+      "once", po::bool_switch(&o.once),
+      "one full pass over every VM, then exit (for cron and timers; exit code as scrub)")(
+      "vm", po::value(&o.vm_patterns)->composing(),
+      "VM name or glob pattern (repeatable; default: every VM found)")(
+      "pid", po::value(&o.pids)->composing(), "explicit QEMU process id (with --image)")(
+      "image", po::value(&o.images)->composing(), "disk image of the --pid VM (repeatable)")(
+      "connect", po::value(&o.connect_uri), "libvirt URI (default: qemu:///system)")(
+      "backend", po::value(&raw.backend)->default_value("auto")->notifier(checked<std::string>(
+                     [](const std::string& v) { backend_choice_from_string(v); })),
+      "host cache view: auto|kmod|mincore")(
+      "shared-policy", po::value(&raw.shared)->default_value("all")->notifier(
+                           checked<std::string>(
+                               [](const std::string& v) { shared_policy_from_string(v); })),
+      "all|any (see singleton scrub --help)")(
+      "max-evict", po::value(&raw.max_evict_mib)->notifier(checked<uint64_t>([](uint64_t v) {
+        if (v == 0) throw Error(ExitCode::kUsage, "--max-evict must be at least 1 MiB");
+      })),
+      "evict at most this many MiB per pass")(
+      "cpu-budget", po::value(&o.cpu_budget_percent)->default_value(10)->notifier(
+                        checked<double>([](double v) {
+                          in_range(v, 0.1, 100, "cpu-budget", "percent of one core");
+                        })),
+      "average CPU use, percent of one core (raised x2/x4 under memory pressure)")(
+      "interval", po::value(&o.interval_seconds)->default_value(0.25)->notifier(
+                      checked<double>([](double v) { in_range(v, 0.01, 60, "interval", "s"); })),
+      "seconds between looks at the I/O triggers")(
+      "discover-interval", po::value(&o.discover_interval_seconds)
+                               ->default_value(5)
+                               ->notifier(checked<double>([](double v) {
+                                 in_range(v, 0.1, 3600, "discover-interval", "s");
+                               })),
+      "seconds between looks for VMs started or stopped")(
+      "prometheus", po::value(&o.prometheus_path),
+      "write metrics in the node_exporter textfile format to FILE after each pass (atomically)")(
+      "metrics-listen", po::value(&o.metrics_listen)->notifier(checked<std::string>(
+                            [](const std::string& v) { check_loopback_listen_address(v); })),
+      "serve GET /metrics on this loopback ADDR:PORT (e.g. 127.0.0.1:9477)")(
+      "quiet,q", "errors only (no line per pass)")("verbose,v",
+                                                   "also triggers, discovery and idle ticks");
+
+  po::variables_map values;
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), values);
+  } catch (const po::error& e) {
+    throw Error(ExitCode::kUsage, std::string(e.what()) + " (see singleton watch --help)");
+  }
+  if (values.count("help")) {
+    std::ostringstream text;
+    text << desc << "\n" << kSharedPolicyHelp << "\n" << kExitCodesHelp;
+    out.help = true;
+    out.help_text = text.str();
+    return out;
+  }
+  std::string config_path;
+  if (values.count("config")) {
+    config_path = values["config"].as<std::string>();
+  } else if (std::filesystem::exists(default_config_path())) {
+    config_path = default_config_path();
+  }
+  if (!config_path.empty()) {
+    const auto entries = read_config_file(config_path, desc);
+    store_config(entries, config_path, desc, values);
+  }
+  try {
+    po::notify(values);
+  } catch (const po::error& e) {
+    throw Error(ExitCode::kUsage, std::string(e.what()) + " (see singleton watch --help)");
+  }
+  o.config_path = config_path;
+  o.backend = backend_choice_from_string(raw.backend);
+  o.shared_policy = shared_policy_from_string(raw.shared);
+  if (values.count("max-evict")) o.max_evict_pages = raw.max_evict_mib * (1 << 20) / kPageBytes;
+  if (values.count("quiet") && values.count("verbose")) {
+    throw Error(ExitCode::kUsage, "--quiet and --verbose cannot be combined");
+  }
+  o.verbosity = values.count("quiet") ? 0 : values.count("verbose") ? 2 : 1;
+  if (!o.vm_patterns.empty() && (!o.pids.empty() || !o.images.empty())) {
+    throw Error(ExitCode::kUsage, "--vm and --pid/--image cannot be combined");
+  }
+  if (o.pids.empty() != o.images.empty()) {
+    throw Error(ExitCode::kUsage, "--pid and --image go together (see singleton watch --help)");
+  }
+  return out;
+}
+
+}  // namespace singleton

@@ -1,0 +1,43 @@
+// The settings of `singleton watch`, from its command line and /etc/singleton.conf (every key of
+// the file is one of the long options; the command line wins).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "scrubber/page_cache_view.hpp"
+#include "scrubber/scrub_policy.hpp"
+
+namespace singleton {
+
+struct WatchOptions {
+  std::vector<std::string> vm_patterns;  // --vm: glob patterns on VM names; empty: every VM
+  std::vector<std::string> pids;         // --pid/--image: explicit VMs (no discovery)
+  std::vector<std::string> images;
+  std::string connect_uri;  // --connect ("" = qemu:///system)
+  BackendChoice backend = BackendChoice::kAuto;
+  SharedPolicy shared_policy = SharedPolicy::kAll;
+  uint64_t max_evict_pages = UINT64_MAX;  // --max-evict MIB, per pass
+  double cpu_budget_percent = 10;         // of one core, on average
+  double interval_seconds = 0.25;         // how often the I/O triggers are looked at
+  double discover_interval_seconds = 5;   // how often VMs are looked for
+  std::string prometheus_path;            // --prometheus FILE ("" = none)
+  std::string metrics_listen;             // --metrics-listen ADDR:PORT ("" = none)
+  int verbosity = 1;                      // 0 --quiet, 1 default, 2 --verbose
+  bool once = false;                      // one full pass, then exit (cron, timers)
+  std::string config_path;                // the file read ("" when none)
+};
+
+struct WatchCommandLine {
+  bool help = false;
+  std::string help_text;
+  WatchOptions options;
+};
+
+// Parses `args` (the words after `watch`) and the config file: --config FILE, else
+// $SINGLETON_CONFIG, else /etc/singleton.conf when it exists. Throws Error(kUsage) for a bad
+// flag or a bad config line ("FILE:LINE: ...").
+WatchCommandLine parse_watch_command_line(const std::vector<std::string>& args);
+
+}  // namespace singleton
