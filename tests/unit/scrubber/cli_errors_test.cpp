@@ -101,7 +101,7 @@ TEST_F(CliErrorsTest, UnknownOptionsAndValuesAreUsageErrors) {
 
 TEST_F(CliErrorsTest, KmodBackendWithoutTheModuleIsAnEnvironmentError) {
   if (std::filesystem::exists("/dev/singleton_pcache")) GTEST_SKIP() << "the module is loaded";
-  expect_error(run_singleton("pagecache --backend kmod /etc/hostname"), 3, "kmod");
+  expect_error(run_singleton("pagecache --backend kmod /etc/hostname"), 3, "singleton_pcache");
 }
 
 TEST_F(CliErrorsTest, HelpDocumentsExitCodesAndTheSharedPolicy) {
