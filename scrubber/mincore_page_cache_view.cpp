@@ -10,6 +10,7 @@
 #include "scrubber/cachestat.hpp"
 #include "scrubber/file_mapping.hpp"
 #include "scrubber/folio_extents.hpp"
+#include "scrubber/sigbus_guard.hpp"
 #include "snapshot/error.hpp"
 
 namespace singleton {
@@ -68,9 +69,20 @@ ScanBatch MincorePageCacheView::scan(const ReadOnlyFile& file, uint64_t from,
     if (count_pages(file, window, n).cached_pages == 0) continue;  // nothing to map
     FileMapping map(file.fd(), file.path().c_str(), window * kPageBytes, n * kPageBytes);
     const std::vector<unsigned char> resident = resident_pages(file, map, n);
+    // Room for every resident page first: no allocation while the SIGBUS guard is armed.
+    uint64_t resident_count = 0;
+    for (unsigned char v : resident) resident_count += v & 1;
+    batch.pages.reserve(resident_count);
     // Read each cached page through the mapping: a minor fault, no I/O, no readahead
     // (MADV_RANDOM). A page evicted between mincore() and this read would be read back from
-    // disk, one page: that window is microseconds and costs one page of cache at worst.
+    // disk, one page: that window is microseconds and costs one page of cache at worst. A file
+    // truncated under us raises SIGBUS: the guard turns it into an error for this image.
+    SigbusGuard guard;
+    if (sigsetjmp(guard.env, 0) != 0) {
+      guard.recover();
+      throw Error(ExitCode::kPartial, "scan " + file.path() + ": the file shrank during the scan");
+    }
+    guard.arm();
     for (uint64_t i = 0; i < n; ++i) {
       if (!(resident[i] & 1) || window + i < from) continue;
       CachedPage page;
@@ -84,6 +96,7 @@ ScanBatch MincorePageCacheView::scan(const ReadOnlyFile& file, uint64_t from,
       }
       batch.pages.push_back(page);
     }
+    guard.disarm();
     // The content hashed above may change before eviction (a host write): that page is then
     // dirty and never evicted, or, written back already, evicted as a false match that costs
     // only a re-read from disk, never data.
