@@ -1,6 +1,8 @@
 #include "scrubber/read_only_file.hpp"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,13 +27,25 @@ ReadOnlyFile::ReadOnlyFile(const std::string& path) : path_(path) {
     ::close(fd_);
     throw SystemError("fstat " + path, err);
   }
-  if (!S_ISREG(st.st_mode)) {
+  if (S_ISBLK(st.st_mode)) {
+    // A VM disk on a block device (LVM, loop, ...): with cache=writeback its data goes through
+    // the device's own page cache, which the views see like a file's.
+    uint64_t bytes = 0;
+    if (::ioctl(fd_, BLKGETSIZE64, &bytes) != 0) {
+      const int err = errno;
+      ::close(fd_);
+      throw SystemError("BLKGETSIZE64 " + path, err);
+    }
+    size_bytes_ = bytes;
+  } else if (S_ISREG(st.st_mode)) {
+    size_bytes_ = static_cast<uint64_t>(st.st_size);
+  } else {
     ::close(fd_);
-    throw Error(ExitCode::kUsage, "image " + path + ": not a regular file");
+    throw Error(ExitCode::kUsage, "image " + path + ": not a regular file or block device");
   }
-  size_bytes_ = static_cast<uint64_t>(st.st_size);
-  device_ = st.st_dev;
-  inode_ = st.st_ino;
+  // A block device is identified by the device it is, not by its node in /dev.
+  device_ = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
+  inode_ = S_ISBLK(st.st_mode) ? 0 : st.st_ino;
 }
 
 ReadOnlyFile::~ReadOnlyFile() {

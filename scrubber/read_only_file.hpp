@@ -10,9 +10,9 @@ namespace singleton {
 // the kernel module takes files by fd (it hashes only what the caller could read).
 class ReadOnlyFile {
  public:
-  // Opens `path` O_RDONLY|O_CLOEXEC (O_NOATIME when allowed). Throws SystemError naming the path
-  // (EACCES/EPERM map to ExitCode::kEnvironment, others to kPartial) or Error(kUsage) when the
-  // path is not a regular file.
+  // Opens `path` O_RDONLY|O_CLOEXEC (O_NOATIME when allowed): a regular file or a block device.
+  // Throws SystemError naming the path (EACCES/EPERM map to ExitCode::kEnvironment, others to
+  // kPartial), Error(kUsage) when it does not exist or is something else (a directory, ...).
   explicit ReadOnlyFile(const std::string& path);
   ~ReadOnlyFile();
   ReadOnlyFile(ReadOnlyFile&& other) noexcept;
