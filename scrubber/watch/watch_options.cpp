@@ -98,7 +98,7 @@ WatchCommandLine parse_watch_command_line(const std::vector<std::string>& args) 
                             [](const std::string& v) { check_loopback_listen_address(v); })),
       "serve GET /metrics on this loopback ADDR:PORT (e.g. 127.0.0.1:9477)")(
       "quiet,q", "errors only (no line per pass)")("verbose,v",
-                                                   "also triggers, discovery and idle ticks");
+                                                   "also the triggers of each pass and discovery warnings");
 
   po::variables_map values;
   try {

@@ -1,0 +1,43 @@
+// The textfile is replaced as a whole, with no temporary file left behind.
+#include "scrubber/metrics/textfile.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "snapshot/error.hpp"
+
+namespace singleton {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(Textfile, ReplacesTheFileAndLeavesNothingElse) {
+  const fs::path dir = fs::temp_directory_path() / ("singleton-textfile-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string path = (dir / "singleton.prom").string();
+  write_file_atomically(path, "first\n");
+  write_file_atomically(path, "second\n");
+  EXPECT_EQ(read_file_if_exists(path), "second\n");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}), 1);
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u) << "node_exporter runs as another user";
+  fs::remove_all(dir);
+}
+
+TEST(Textfile, MissingDirectoryNamesThePath) {
+  try {
+    write_file_atomically("/nonexistent-dir/x.prom", "x");
+    FAIL() << "no error";
+  } catch (const SystemError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/x.prom"), std::string::npos);
+  }
+}
+
+TEST(Textfile, MissingFileReadsEmpty) { EXPECT_EQ(read_file_if_exists("/nonexistent/x"), ""); }
+
+}  // namespace
+}  // namespace singleton

@@ -1,0 +1,106 @@
+// `singleton watch` options from the command line and a real config file.
+#include "scrubber/watch/watch_options.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "snapshot/error.hpp"
+
+namespace singleton {
+namespace {
+
+class WatchOptionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = "/tmp/singleton-watch-options-" + std::to_string(::getpid()) + ".conf";
+    // Never the host's /etc/singleton.conf.
+    ::setenv("SINGLETON_CONFIG", "/nonexistent/singleton.conf", 1);
+  }
+  void TearDown() override { std::remove(path_.c_str()); }
+  void write(const std::string& text) { std::ofstream(path_) << text; }
+  std::string path_;
+};
+
+TEST_F(WatchOptionsTest, DefaultsWithoutConfigFile) {
+  const WatchOptions o = parse_watch_command_line({}).options;
+  EXPECT_EQ(o.cpu_budget_percent, 10);
+  EXPECT_EQ(o.config_path, "");
+  EXPECT_EQ(o.verbosity, 1);
+  EXPECT_FALSE(o.once);
+  EXPECT_EQ(o.max_evict_pages, UINT64_MAX);
+}
+
+TEST_F(WatchOptionsTest, EveryKeyOfTheExampleConfigIsAFlag) {
+  write(
+      "cpu-budget = 25\nbackend = mincore\nshared-policy = any\nmax-evict = 64\ninterval = 0.5\n"
+      "discover-interval = 2\nprometheus = /var/lib/prometheus/node-exporter/singleton.prom\n"
+      "metrics-listen = 127.0.0.1:9477\nvm = web-*\nconnect = qemu:///system\nverbose = true\n"
+      "once = false\n");
+  const WatchOptions o = parse_watch_command_line({"--config", path_}).options;
+  EXPECT_EQ(o.cpu_budget_percent, 25);
+  EXPECT_EQ(o.backend, BackendChoice::kMincore);
+  EXPECT_EQ(o.shared_policy, SharedPolicy::kAny);
+  EXPECT_EQ(o.max_evict_pages, 64u * 256);
+  EXPECT_EQ(o.interval_seconds, 0.5);
+  EXPECT_EQ(o.discover_interval_seconds, 2);
+  EXPECT_EQ(o.prometheus_path, "/var/lib/prometheus/node-exporter/singleton.prom");
+  EXPECT_EQ(o.metrics_listen, "127.0.0.1:9477");
+  EXPECT_EQ(o.vm_patterns, std::vector<std::string>{"web-*"});
+  EXPECT_EQ(o.verbosity, 2);
+  EXPECT_EQ(o.config_path, path_);
+}
+
+TEST_F(WatchOptionsTest, CommandLineWinsOverTheFile) {
+  write("cpu-budget = 25\n");
+  EXPECT_EQ(parse_watch_command_line({"--config", path_, "--cpu-budget", "5"})
+                .options.cpu_budget_percent,
+            5);
+}
+
+TEST_F(WatchOptionsTest, DefaultPathIsReadWhenItExists) {
+  write("cpu-budget = 7\n");
+  ::setenv("SINGLETON_CONFIG", path_.c_str(), 1);
+  EXPECT_EQ(parse_watch_command_line({}).options.cpu_budget_percent, 7);
+}
+
+TEST_F(WatchOptionsTest, BadLineIsAUsageErrorWithItsLineNumber) {
+  write("# singleton\n\ncpu-budget = 5\nshared-policy = some\n");
+  try {
+    parse_watch_command_line({"--config", path_});
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUsage);
+    EXPECT_EQ(std::string(e.what()).rfind(path_ + ":4: shared-policy = some: ", 0), 0u)
+        << e.what();
+  }
+}
+
+TEST_F(WatchOptionsTest, MissingExplicitConfigIsAUsageError) {
+  try {
+    parse_watch_command_line({"--config", "/nonexistent/x.conf"});
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUsage);
+  }
+}
+
+TEST_F(WatchOptionsTest, ContradictoryFlagsAreUsageErrors) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--quiet", "--verbose"},
+        std::vector<std::string>{"--vm", "a", "--pid", "1", "--image", "/x"},
+        std::vector<std::string>{"--pid", "1"}, std::vector<std::string>{"--cpu-budget", "0"},
+        std::vector<std::string>{"--backend", "magic"}}) {
+    try {
+      parse_watch_command_line(args);
+      ADD_FAILURE() << args[0] << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kUsage) << args[0];
+    }
+  }
+}
+
+}  // namespace
+}  // namespace singleton
