@@ -20,6 +20,12 @@ static_assert(kPageBytes == 4096, "the module's indices are 4 KiB pages");
 constexpr uint64_t kNeededFeatures = SG_PCACHE_FEAT_FILE_PAGES | SG_PCACHE_FEAT_XXH64 |
                                      SG_PCACHE_FEAT_EVICT | SG_PCACHE_FEAT_FOLIO_ORDER;
 
+// Same major, and at least the minor this singleton was built with.
+bool abi_compatible(uint32_t major, uint32_t minor) {
+  const uint32_t want_minor = SG_PCACHE_ABI_MINOR;
+  return major == SG_PCACHE_ABI_MAJOR && minor >= want_minor;
+}
+
 uint32_t view_flags(uint32_t kflags) {
   uint32_t flags = 0;
   if (kflags & SG_PCACHE_PAGE_DIRTY) flags |= kPageDirty;
@@ -51,7 +57,7 @@ KmodPageCacheView::KmodPageCacheView() {
     throw Error(ExitCode::kEnvironment,
                 std::string(SG_PCACHE_DEVICE_PATH) + ": version ioctl: " + std::strerror(errno));
   }
-  if (version.abi_major != SG_PCACHE_ABI_MAJOR || version.abi_minor < SG_PCACHE_ABI_MINOR ||
+  if (!abi_compatible(version.abi_major, version.abi_minor) ||
       (version.features & kNeededFeatures) != kNeededFeatures || version.page_size != kPageBytes) {
     throw Error(ExitCode::kEnvironment,
                 "singleton_pcache ABI " + std::to_string(version.abi_major) + "." +

@@ -78,12 +78,27 @@ step fuzz $T fuzz ${SG_FUZZ_IOCTLS:-100000} /mnt/ext4 /mnt/xfs /mnt/tmp /mnt/hug
 step stress $T stress ${SG_STRESS_SECONDS:-30} /mnt/ext4 /mnt/xfs /mnt/huge
 
 # The scrubber's two backends agree page for page (when the CLI was bundled).
-if [ -x /payload/bin/sg-backend-agree ]; then
+if [ -x /payload/bin/sg_backend_agree ]; then
 	for d in ext4 xfs tmp huge; do
-		step backends-agree-$d /payload/bin/sg-backend-agree /mnt/$d
+		step backends-agree-$d /payload/bin/sg_backend_agree /mnt/$d
 	done
 else
 	echo "=== backends-agree: SKIPPED (no scrubber kmod backend in the payload)"
+fi
+
+# The CLI with each backend (`auto` must say it uses kmod).
+cli_pagecache() {
+	dd if=/dev/urandom of=/mnt/ext4/cli.bin bs=1M count=4 2>/dev/null || return 1
+	for b in kmod mincore auto; do
+		/payload/bin/singleton pagecache /mnt/ext4/cli.bin --backend $b --json >/tmp/pc.$b || return 1
+		want=$b
+		[ $b = auto ] && want=kmod
+		grep -q "\"backend\":\"$want\"" /tmp/pc.$b || { cat /tmp/pc.$b; return 1; }
+		head -c 300 /tmp/pc.$b; echo
+	done
+}
+if [ -x /payload/bin/singleton ]; then
+	step cli-pagecache cli_pagecache
 fi
 
 unload() {

@@ -10,9 +10,15 @@ add_executable(sg_pcache_test ${CMAKE_CURRENT_LIST_DIR}/pcache_test.c)
 target_link_options(sg_pcache_test PRIVATE -static)
 target_link_libraries(sg_pcache_test PRIVATE ${SG_XXHASH_STATIC} Threads::Threads)
 
+# The scrubber's two PageCacheView backends compared inside the guest (bundled with its libraries).
+add_executable(sg_backend_agree ${CMAKE_CURRENT_LIST_DIR}/backend_agree.cpp)
+target_link_libraries(sg_backend_agree PRIVATE singleton_scrubber)
 set(sg_kmod_agree_args)
 if(TARGET sg_backend_agree)
   set(sg_kmod_agree_args --agree-bin $<TARGET_FILE:sg_backend_agree>)
+endif()
+if(TARGET singleton)
+  list(APPEND sg_kmod_agree_args --singleton-bin $<TARGET_FILE:singleton>)
 endif()
 foreach(line 6.1 6.12)
   add_test(NAME kmod_guest_${line}
