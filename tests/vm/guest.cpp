@@ -302,6 +302,11 @@ void Guest::connect_console() {
     std::strncpy(addr.sun_path, console_socket_.c_str(), sizeof(addr.sun_path) - 1);
     if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
       console_fd_ = fd;
+      console_drain_ = std::thread([fd] {
+        char buf[4096];
+        while (read(fd, buf, sizeof buf) > 0) {
+        }
+      });
       return;
     }
     close(fd);
@@ -393,6 +398,8 @@ GuestResult Guest::wait() {
 
 void Guest::kill() {
   if (console_fd_ >= 0) {
+    shutdown(console_fd_, SHUT_RDWR);
+    if (console_drain_.joinable()) console_drain_.join();
     close(console_fd_);
     console_fd_ = -1;
   }

@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace singleton::guestkit {
@@ -99,6 +100,9 @@ class Guest {
   pid_t qemu_pid_ = -1;
   pid_t child_pid_ = -1;  // our child when plain QEMU
   int console_fd_ = -1;
+  // Reads and discards what arrives on the console socket: QEMU's log file keeps every byte,
+  // but a socket nobody reads fills up and then stalls the guest's serial output.
+  std::thread console_drain_;
   struct Libvirt;
   std::unique_ptr<Libvirt> libvirt_;
   bool ended_ = false;
