@@ -133,6 +133,26 @@ TEST_F(ScrubGuestTest, RawImagePlainQemu_EvictsWhatTheGuestHoldsOnly) {
                                   std::to_string(guest.qemu_pid()) + " --image " + image);
   ASSERT_EQ(scan.rc, 0) << scan.err;
   EXPECT_EQ(guestkit::count_cached(image, guest_pages), guest_before) << "scan evicted pages";
+  {
+    const auto doc = scan.json();
+    const auto& t = doc.at("totals").as_object();
+    EXPECT_EQ(u64(t, "cached_pages_after"), u64(t, "cached_pages_before"))
+        << "the dry run changed the image's host cache";
+    EXPECT_GE(u64(t, "evicted_pages"), guest_before * 9 / 10) << "what a scrub would evict";
+  }
+  // The condition of test 1: the host caches this image in large folios.
+  {
+    const auto pages = run_singleton("pagecache --json --pages --backend mincore " + image);
+    ASSERT_EQ(pages.rc, 0) << pages.err;
+    const auto doc = pages.json();
+    uint64_t largest = 0;
+    for (const auto& page : doc.at("files").as_array().at(0).as_object().at("pages").as_array()) {
+      largest = std::max(largest, u64(page.as_object(), "folio_pages"));
+    }
+    std::printf("largest folio of the image in the host cache: %llu pages\n",
+                (unsigned long long)largest);
+    EXPECT_GE(largest, 16u) << "no large folios: this run does not test folio-wise eviction";
+  }
 
   const auto start = std::chrono::steady_clock::now();
   const auto scrub = run_singleton("scrub --json --backend mincore --pid " +
