@@ -177,3 +177,22 @@ TEST(GuestImages, CacheNoneLeavesNothingOfTheFileInTheHostCache) {
 
 }  // namespace
 }  // namespace singleton::guestkit
+
+namespace singleton::guestkit {
+namespace {
+
+TEST(GuestConsole, LongOutputReachesTheHostWhole) {
+  // An unread console socket once stalled the guest after a few hundred bytes.
+  GuestOptions opt;
+  opt.script =
+      "i=0; while [ $i -lt 3000 ]; do echo \"line $i of a long console output\"; "
+      "i=$((i+1)); done\n";
+  Guest guest(opt);
+  const GuestResult r = guest.wait();
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_NE(r.output.find("line 2999 of a long console output"), std::string::npos)
+      << "output ends with: " << r.output.substr(r.output.size() > 300 ? r.output.size() - 300 : 0);
+}
+
+}  // namespace
+}  // namespace singleton::guestkit
