@@ -7,6 +7,7 @@
 #include <array>
 
 #include "snapshot/page_hash.hpp"
+#include "snapshot/pagemap.hpp"
 #include "tests/unit/memory_holder_process.hpp"
 
 namespace singleton {
@@ -145,6 +146,31 @@ TEST(GuestSnapshot, UnprivilegedCallerGetsAnEnvironmentErrorNamingThePid) {
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
   EXPECT_EQ(line.substr(0, 2), "3 ") << line;  // ExitCode::kEnvironment
   EXPECT_NE(line.find("pid " + std::to_string(holder.pid())), std::string::npos) << line;
+}
+
+// A pinned read (process_vm_readv) of a page that is not exclusively owned makes the kernel copy
+// it ("unshare"); for KSM pages that undoes the merge. Shared pages must be read without a pin.
+TEST(GuestSnapshot, SharedPagesAreReadWithoutBeingUnshared) {
+  if (geteuid() != 0) GTEST_SKIP() << "PFNs in pagemap need root";
+  MemoryHolderOptions options{.pages = 256, .seed = 12, .mergeable = true, .fork_sharer = true};
+  MemoryHolderProcess holder(options);
+  auto frames = [&] {
+    std::vector<PagemapEntry> entries(options.pages);
+    PagemapReader(holder.pid()).read(holder.address(), entries);
+    return entries;
+  };
+  auto before = frames();
+  for (const auto& entry : before) ASSERT_FALSE(entry.exclusive()) << "pages are not shared";
+  KsmHashCache ksm;
+  auto snapshot = snapshot_vm(vm_of(holder), ksm);
+  ASSERT_TRUE(snapshot.complete()) << snapshot.error;
+  EXPECT_EQ(snapshot.counts.indexed_pages, options.pages);
+  for (size_t i = 0; i < options.pages; ++i)
+    ASSERT_TRUE(snapshot.contains(expected_hash(options, i))) << "page " << i;
+  auto after = frames();
+  size_t unshared = 0;
+  for (size_t i = 0; i < options.pages; ++i) unshared += after[i].pfn() != before[i].pfn();
+  EXPECT_EQ(unshared, 0u) << "the snapshot copied shared pages";
 }
 
 TEST(GuestSnapshot, CountsRegionSizeAndResidentBytes) {

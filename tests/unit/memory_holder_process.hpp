@@ -40,6 +40,9 @@ struct MemoryHolderOptions {
   uint64_t seed = 1;
   size_t zero_every = 0;
   bool mergeable = true;  // madvise(MADV_MERGEABLE): marks the VMA "mg" like QEMU's guest RAM
+  // Fork once the memory is filled, so that every page is shared with a second process (not
+  // exclusively owned, like a KSM page) until the holder goes away.
+  bool fork_sharer = false;
 };
 
 class MemoryHolderProcess {
@@ -124,6 +127,14 @@ class MemoryHolderProcess {
         fill_test_page(options_.seed, i, options_.zero_every,
                        static_cast<char*>(memory) + i * 4096);
       address = reinterpret_cast<uint64_t>(memory);
+    }
+    if (options_.fork_sharer && ::fork() == 0) {
+      // The sharer holds the same pages and leaves when the test closes its end of `hold`.
+      ::close(ready[1]);
+      char ignored;
+      while (::read(hold[0], &ignored, 1) == 1) {
+      }
+      ::_exit(0);
     }
     (void)!::write(ready[1], &address, sizeof address);
     char command;
