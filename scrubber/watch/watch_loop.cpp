@@ -18,6 +18,7 @@
 #include "snapshot/discovery.hpp"
 #include "snapshot/error.hpp"
 #include "snapshot/guest_snapshot.hpp"
+#include "snapshot/proc_files.hpp"
 
 namespace singleton {
 namespace {
@@ -300,6 +301,7 @@ bool WatchLoop::run_step(const StepChoice& choice, bool blocking_lock, int* exit
   pass.snapshot.on_batch = [](uint64_t) { check_stop(); };
   pass.on_progress = [](const PassProgress&) { check_stop(); };
 
+  std::set<size_t> vanished;
   ksm_.begin_pass();
   for (size_t v : choice.vms) {
     TrackedVm& tracked = vms_[v];
@@ -315,24 +317,38 @@ bool WatchLoop::run_step(const StepChoice& choice, bool blocking_lock, int* exit
       tracked.rchar_at_snapshot = rchar;
     } else {
       tracked.index.reset();
-      if (out.error.empty()) out.error = "VM " + tracked.vm.name + " went away during its snapshot";
       rediscover_now_ = true;
+      if (snap.vanished || !process_alive(tracked.vm.pid)) {
+        say(2, "VM " + tracked.vm.name + " exited during its snapshot");
+        vanished.insert(v);
+        continue;
+      }
     }
     report.vms.push_back(std::move(out));
   }
   ksm_.end_pass();
   report.snapshot_seconds = seconds_between(start, std::chrono::steady_clock::now());
 
+  // A VM that exited during its snapshot is being stopped, not failing: its images are left
+  // alone and it is dropped at the next discovery (now), without a failed pass.
+  std::vector<size_t> images;
+  for (size_t i : choice.images) {
+    bool gone = false;
+    for (size_t v : images_.images[i].vms) gone = gone || vanished.contains(v);
+    if (!gone) images.push_back(i);
+  }
+  if (!vanished.empty() && images.empty()) return true;
+
   GuestHoldings holdings;
   for (const TrackedVm& tracked : vms_) {
     holdings.indices.push_back(tracked.index ? &*tracked.index : nullptr);
   }
   {
-    ImageSubset subset(images_, choice.images);
+    ImageSubset subset(images_, images);
     scrub_images(*view_, subset.set(), holdings, vm_list_, pass, report);
   }
-  for (size_t k = 0; k < choice.images.size(); ++k) {
-    TrackedImage& state = image_state_[choice.images[k]];
+  for (size_t k = 0; k < images.size(); ++k) {
+    TrackedImage& state = image_state_[images[k]];
     const ImageReport& image = report.images[k];
     state.cached_at_last_look =
         image.error.empty() ? image.counts.cached_pages_after : state.cached_now;
@@ -448,7 +464,10 @@ int WatchLoop::run() {
       }
     }
   } catch (const WatchStopRequested&) {
-    say(1, "stopping on a signal: the pass under way was abandoned between two batches, after " +
+    // Consumed here: still pending when the mask is restored, it would kill the process.
+    const int signal = signals.take().stop_signal;
+    say(1, std::string("stopping on ") + (signal ? ::sigabbrev_np(signal) : "a signal") +
+               ": the pass under way was abandoned between two batches, after " +
                std::to_string(passes_) + " passes");
     return 0;
   }
@@ -475,6 +494,7 @@ int WatchLoop::run_once() {
     }
     return exit_code;
   } catch (const WatchStopRequested&) {
+    signals.take();  // consumed: still pending when the mask is restored, it would kill us
     say(1, "stopping on a signal: the pass was abandoned between two batches");
     return 0;
   }
