@@ -113,6 +113,7 @@ int main(int argc, char** argv) {
       return std::min<uint64_t>(p.folio_first + p.folio_pages, eof);
     };
     bool said_eof = false;
+    size_t unhashed_kmod = 0, unhashed_mincore = 0, unhashed_mincore_tails = 0;
     for (size_t i = 0; i < k.size() && i < m.size(); ++i) {
       const CachedPage& a = k[i];
       const CachedPage& b = m[i];
@@ -125,8 +126,7 @@ int main(int argc, char** argv) {
       const bool hashes_differ =
           (a.flags & b.flags & singleton::kPageHashed) && a.hash != b.hash;
       if (a.index != b.index || hashes_differ || a.folio_first != b.folio_first ||
-          clipped_end(a) != clipped_end(b) || (a.flags & dirty) != (b.flags & dirty) ||
-          !(a.flags & singleton::kPageHashed) || !(b.flags & singleton::kPageHashed)) {
+          clipped_end(a) != clipped_end(b) || (a.flags & dirty) != (b.flags & dirty)) {
         if (shown++ < 8)
           fail("page #%zu: kmod {index %llu folio %llu+%u flags %#x hash %016llx}, "
                "mincore {index %llu folio %llu+%u flags %#x hash %016llx}",
@@ -135,6 +135,21 @@ int main(int argc, char** argv) {
                (unsigned long long)b.folio_first, b.folio_pages, b.flags,
                (unsigned long long)b.hash);
       }
+      if (!(a.flags & singleton::kPageHashed)) ++unhashed_kmod;
+      if (!(b.flags & singleton::kPageHashed)) {
+        ++unhashed_mincore;
+        if (b.index != b.folio_first) ++unhashed_mincore_tails;
+      }
+    }
+
+    if (unhashed_kmod) fail("kmod left %zu uptodate pages unhashed", unhashed_kmod);
+    if (unhashed_mincore) {
+      fail("mincore left %zu pages unhashed (%zu of them tail pages of large folios)",
+           unhashed_mincore, unhashed_mincore_tails);
+      if (unhashed_mincore_tails)
+        std::printf("hint: on the 6.1 line /proc/kpageflags reports PG_uptodate of each page "
+                    "(6.12: of its folio), so tail pages look not uptodate to the mincore backend; "
+                    "it should take uptodate from the folio's head frame\n");
     }
 
     // Evict the first half of the folios through kmod, the rest through mincore; each time the
