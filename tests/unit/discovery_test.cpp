@@ -121,7 +121,8 @@ TEST(Discovery, ProcessWithAQemuCommandLineIsFoundThroughProc) {
   write_file(dir / "plain.raw", 2 << 20);
   pid_t child = fork();
   if (child == 0) {
-    ::chdir(dir.path().c_str());
+    ::setpgid(0, 0);  // bash and its sleep are killed together (sleep would hold ctest's pipe)
+    (void)!::chdir(dir.path().c_str());
     // bash runs the command string and keeps the rest as positional parameters: its cmdline
     // is a QEMU command line ("; true" stops bash from exec'ing sleep in its place).
     execl("/bin/bash", "qemu-system-x86_64", "-c", "sleep 60; true", "-name", "guest=fakeqemu",
@@ -129,11 +130,12 @@ TEST(Discovery, ProcessWithAQemuCommandLineIsFoundThroughProc) {
           static_cast<char*>(nullptr));
     _exit(127);
   }
+  ::setpgid(child, child);  // also here: whichever runs first
   usleep(100 * 1000);
   DiscoveryOptions options;
   options.use_libvirt = false;
   auto result = discover_vms(options);
-  kill(child, SIGKILL);
+  kill(-child, SIGKILL);
   waitpid(child, nullptr, 0);
   const Vm* found = nullptr;
   for (const auto& vm : result.vms)
