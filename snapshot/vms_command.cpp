@@ -100,14 +100,19 @@ void print_json(const std::vector<VmRow>& rows, std::ostream& out) {
       }
       disks.emplace_back(std::move(d));
     }
-    boost::json::object vm{
-        {"name", row.vm->name}, {"pid", row.vm->pid},         {"source", to_string(row.vm->source)},
-        {"uuid", row.vm->uuid}, {"ram_bytes", row.ram_bytes}, {"disks", std::move(disks)}};
+    boost::json::object vm;
+    vm["name"] = row.vm->name;
+    vm["pid"] = row.vm->pid;
+    vm["source"] = to_string(row.vm->source);
+    vm["uuid"] = row.vm->uuid;
+    vm["ram_bytes"] = row.ram_bytes;
+    // null when the process's smaps could not be read (the error is on stderr).
     if (row.resident_bytes) {
       vm["resident_bytes"] = *row.resident_bytes;
     } else {
       vm["resident_bytes"] = nullptr;
     }
+    vm["disks"] = std::move(disks);
     vms.emplace_back(std::move(vm));
   }
   out << boost::json::serialize(vms) << "\n";
