@@ -76,13 +76,15 @@ int main(int argc, char** argv) {
       kl.push_back(scan_seconds(*kmod, file, false, &pk));
       ml.push_back(scan_seconds(*mincore, file, false, &pm));
     }
-    if (pk != pm) std::printf("warning: kmod saw %llu pages, mincore %llu\n",
-                              (unsigned long long)pk, (unsigned long long)pm);
+    if (pk != pm)
+      std::printf("warning: kmod saw %llu pages, mincore %llu\n", (unsigned long long)pk,
+                  (unsigned long long)pm);
     const double k = median(kh), m = median(mh), k2 = median(kl), m2 = median(ml);
-    std::printf("kmod_bench: %llu cached pages, median of %d runs\n", (unsigned long long)pk,
-                reps);
-    std::printf("  list+hash: kmod %.4f s (%.0f pages/s), mincore %.4f s (%.0f pages/s), "
-                "ratio mincore/kmod %.2f\n", k, pk / k, m, pm / m, m / k);
+    std::printf("kmod_bench: %llu cached pages, median of %d runs\n", (unsigned long long)pk, reps);
+    std::printf(
+        "  list+hash: kmod %.4f s (%.0f pages/s), mincore %.4f s (%.0f pages/s), "
+        "ratio mincore/kmod %.2f\n",
+        k, pk / k, m, pm / m, m / k);
     std::printf("  list only: kmod %.4f s, mincore %.4f s, ratio %.2f\n", k2, m2, m2 / k2);
     std::printf("@@SG-RESULT kmod_hash_ratio=%.2f@@\n", m / k);
     ::unlink(path.c_str());

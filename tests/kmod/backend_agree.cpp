@@ -99,12 +99,13 @@ int main(int argc, char** argv) {
     std::printf("backends-agree %s: %zu pages (kmod %.3f s, mincore %.3f s), count %llu -> %llu\n",
                 argv[1], k.size(), tk, tm, static_cast<unsigned long long>(before),
                 static_cast<unsigned long long>(after));
-    if (before != after) fail("cached pages %llu before the scans, %llu after",
-                              static_cast<unsigned long long>(before),
-                              static_cast<unsigned long long>(after));
+    if (before != after)
+      fail("cached pages %llu before the scans, %llu after",
+           static_cast<unsigned long long>(before), static_cast<unsigned long long>(after));
     if (k.size() != m.size()) fail("kmod sees %zu pages, mincore %zu", k.size(), m.size());
-    if (k.size() != before) fail("kmod scanned %zu pages, count says %llu", k.size(),
-                                 static_cast<unsigned long long>(before));
+    if (k.size() != before)
+      fail("kmod scanned %zu pages, count says %llu", k.size(),
+           static_cast<unsigned long long>(before));
     int shown = 0;
     // A large folio holding EOF continues past it: mincore sees only the mapped part of it, the
     // module the whole folio. Compare extents clipped at EOF and say when they differ beyond.
@@ -123,17 +124,17 @@ int main(int argc, char** argv) {
                     (unsigned long long)a.folio_first, a.folio_pages, b.folio_pages);
         said_eof = true;
       }
-      const bool hashes_differ =
-          (a.flags & b.flags & singleton::kPageHashed) && a.hash != b.hash;
+      const bool hashes_differ = (a.flags & b.flags & singleton::kPageHashed) && a.hash != b.hash;
       if (a.index != b.index || hashes_differ || a.folio_first != b.folio_first ||
           clipped_end(a) != clipped_end(b) || (a.flags & dirty) != (b.flags & dirty)) {
         if (shown++ < 8)
-          fail("page #%zu: kmod {index %llu folio %llu+%u flags %#x hash %016llx}, "
-               "mincore {index %llu folio %llu+%u flags %#x hash %016llx}",
-               i, (unsigned long long)a.index, (unsigned long long)a.folio_first, a.folio_pages,
-               a.flags, (unsigned long long)a.hash, (unsigned long long)b.index,
-               (unsigned long long)b.folio_first, b.folio_pages, b.flags,
-               (unsigned long long)b.hash);
+          fail(
+              "page #%zu: kmod {index %llu folio %llu+%u flags %#x hash %016llx}, "
+              "mincore {index %llu folio %llu+%u flags %#x hash %016llx}",
+              i, (unsigned long long)a.index, (unsigned long long)a.folio_first, a.folio_pages,
+              a.flags, (unsigned long long)a.hash, (unsigned long long)b.index,
+              (unsigned long long)b.folio_first, b.folio_pages, b.flags,
+              (unsigned long long)b.hash);
       }
       if (!(a.flags & singleton::kPageHashed)) ++unhashed_kmod;
       if (!(b.flags & singleton::kPageHashed)) {
@@ -147,9 +148,10 @@ int main(int argc, char** argv) {
       fail("mincore left %zu pages unhashed (%zu of them tail pages of large folios)",
            unhashed_mincore, unhashed_mincore_tails);
       if (unhashed_mincore_tails)
-        std::printf("hint: on the 6.1 line /proc/kpageflags reports PG_uptodate of each page "
-                    "(6.12: of its folio), so tail pages look not uptodate to the mincore backend; "
-                    "it should take uptodate from the folio's head frame\n");
+        std::printf(
+            "hint: on the 6.1 line /proc/kpageflags reports PG_uptodate of each page "
+            "(6.12: of its folio), so tail pages look not uptodate to the mincore backend; "
+            "it should take uptodate from the folio's head frame\n");
     }
 
     // Evict the first half of the folios through kmod, the rest through mincore; each time the
@@ -183,8 +185,7 @@ int main(int argc, char** argv) {
       }
       if (still != r.requested_pages - r.evicted_pages)
         fail("%s: %llu pages left in the ranges, it said %llu", checker.name().c_str(),
-             (unsigned long long)still,
-             (unsigned long long)(r.requested_pages - r.evicted_pages));
+             (unsigned long long)still, (unsigned long long)(r.requested_pages - r.evicted_pages));
     };
     check_gone(*kmod, *mincore, first_half);
     check_gone(*mincore, *kmod, second_half);

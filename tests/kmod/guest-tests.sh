@@ -2,15 +2,13 @@
 # sg-guest: /payload/ko/singleton_pcache.ko, /payload/bin/sg_pcache_test, disks /dev/sg/ext4 and
 # /dev/sg/xfs (empty filesystems), optionally /payload/bin/singleton (the scrubber CLI).
 # Logs "=== STEP" / "--- ok STEP" / "--- FAILED STEP" to /dev/sg/results (an ext4 disk the host
-# reads back with debugfs), with the kernel log; the console gets one summary line. Why: the
-# kit's console socket is not drained by the host, so a guest that prints more than a few
-# hundred bytes blocks. Exits with the number of failed steps.
+# reads back with debugfs), with the whole kernel log (dmesg.txt); the console keeps the kernel's
+# own urgent messages (an oops reaches the host even if this script dies) and one summary line.
+# Exits with the number of failed steps.
 mkdir -p /results
 mount -t ext4 /dev/sg/results /results || { echo "kmod: no results disk"; exit 125; }
 exec 3>&1
 exec >/results/log.txt 2>&1
-# Only emergencies on the console (see above); dmesg keeps everything.
-dmesg -n 1
 fails=0
 failed_steps=""
 step() {
