@@ -5,7 +5,9 @@
 // bytes held by this process, in the same run. Then we compare the sorted-vector index with a
 // Boost flat hash set: bytes per page and lookup time.
 //
-//   snapshot_bench [--mib N] [--runs N] [--batch-kib K]...
+//   snapshot_bench [--mib N] [--runs N] [--batch-kib K]... [--shared]
+// --shared: the holder forks after filling, so no page is exclusively owned and every page takes
+// the unpinned /proc/PID/mem path (the path of KSM pages).
 #include <sched.h>
 
 #include <algorithm>
@@ -36,6 +38,7 @@ struct Args {
   size_t mib = 1024;
   int runs = 5;
   std::vector<size_t> batch_kib;
+  bool shared = false;  // every page shared with a forked process: the /proc/PID/mem path
 };
 
 Args parse(int argc, char** argv) {
@@ -53,10 +56,13 @@ Args parse(int argc, char** argv) {
       args.mib = value();
     } else if (arg == "--runs") {
       args.runs = static_cast<int>(value());
+    } else if (arg == "--shared") {
+      args.shared = true;
     } else if (arg == "--batch-kib") {
       args.batch_kib.push_back(value());
     } else {
-      std::fprintf(stderr, "usage: snapshot_bench [--mib N] [--runs N] [--batch-kib K]...\n");
+      std::fprintf(stderr,
+                   "usage: snapshot_bench [--mib N] [--runs N] [--batch-kib K]... [--shared]\n");
       std::exit(2);
     }
   }
@@ -82,7 +88,7 @@ int main(int argc, char** argv) {
 
   size_t pages = args.mib * 1024 * 1024 / kPageSize;
   singleton::testing::MemoryHolderOptions holder_options{
-      .pages = pages, .seed = 42, .zero_every = 0, .mergeable = true};
+      .pages = pages, .seed = 42, .zero_every = 0, .mergeable = true, .fork_sharer = args.shared};
   singleton::testing::MemoryHolderProcess holder(holder_options);
 
   // The same bytes in this process, for the plain XXH64 baseline.
@@ -119,8 +125,9 @@ int main(int argc, char** argv) {
   }
   double xxh_seconds = median(xxh_runs);
   double bytes = static_cast<double>(pages) * kPageSize;
-  std::printf("memory: %zu MiB (%zu pages), non-zero, mergeable; %d runs, medians; CPU 0 only\n",
-              args.mib, pages, args.runs);
+  std::printf("memory: %zu MiB (%zu pages), non-zero, mergeable%s; %d runs, medians; CPU 0 only\n",
+              args.mib, pages, args.shared ? ", shared with a fork (/proc/PID/mem path)" : "",
+              args.runs);
   std::printf("plain XXH64 (same bytes, in process): %.2f GB/s, %.2f M pages/s\n",
               bytes / xxh_seconds / 1e9, pages / xxh_seconds / 1e6);
   for (size_t b = 0; b < args.batch_kib.size(); ++b) {
