@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "snapshot/open_files.hpp"
 #include "snapshot/proc_files.hpp"
@@ -21,8 +22,9 @@ std::string absolute_in(const std::string& path, const std::string& cwd) {
 
 std::vector<DiscoveredDisk> disks_from_open_files(const std::vector<OpenFile>& files) {
   std::vector<DiscoveredDisk> disks;
+  std::set<std::pair<dev_t, ino_t>> seen;  // one image may be open on several fds
   for (const auto& file : files) {
-    if (!looks_like_disk_image(file)) continue;
+    if (!looks_like_disk_image(file) || !seen.insert({file.device, file.inode}).second) continue;
     DiscoveredDisk disk;
     disk.disk.path = file.path;
     disk.disk.format = detect_image_format(file.path);

@@ -149,6 +149,41 @@ TEST(Discovery, ProcessWithAQemuCommandLineIsFoundThroughProc) {
   EXPECT_EQ(found->disks[0].cache, CacheMode::kWritethrough);
 }
 
+// No -drive on the command line (disks passed as fds, say): the open image files are the disks,
+// and an O_DIRECT open means cache=none.
+TEST(Discovery, QemuWithoutDrivesOnItsCommandLineGetsDisksFromItsOpenFiles) {
+  TempDir dir;
+  write_file(dir / "fd-disk.raw", 2 << 20);
+  write_file(dir / "small.txt", 4096);  // too small to be a disk image
+  pid_t child = fork();
+  if (child == 0) {
+    ::setpgid(0, 0);
+    int disk = ::open((dir / "fd-disk.raw").c_str(), O_RDWR | O_DIRECT);
+    int small = ::open((dir / "small.txt").c_str(), O_RDONLY);
+    if (disk < 0 || small < 0 || ::dup2(disk, 7) < 0 || ::dup2(small, 8) < 0) _exit(126);
+    execl("/bin/bash", "qemu-system-x86_64", "-c", "sleep 60; true", "-name", "guest=fdqemu",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ::setpgid(child, child);
+  usleep(100 * 1000);
+  DiscoveryOptions options;
+  options.use_libvirt = false;
+  auto result = discover_vms(options);
+  kill(-child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  const Vm* found = nullptr;
+  for (const auto& vm : result.vms)
+    if (vm.pid == child) found = &vm;
+  ASSERT_NE(found, nullptr) << "pid " << child << " not discovered";
+  std::string paths;
+  for (const auto& disk : found->disks) paths += disk.path + " ";
+  ASSERT_EQ(found->disks.size(), 1u) << paths;
+  EXPECT_EQ(found->disks[0].path, dir / "fd-disk.raw");
+  EXPECT_EQ(found->disks[0].format, "raw");
+  EXPECT_EQ(found->disks[0].cache, CacheMode::kNone);
+}
+
 TEST(VmsCommand, JsonListsAnExplicitVmWithItsDiskAndCachedBytes) {
   TempDir dir;
   write_file(dir / "disk.raw", 3 << 20);
