@@ -40,6 +40,10 @@ class VmSnapshotter {
       regions = select_regions(read_smaps(vm_.pid), options_.regions);
     } catch (const SystemError& e) {
       stop(e.err(), "read smaps");
+    } catch (const Error& e) {  // smaps the parser does not understand
+      out_.error = describe(vm_) + ": " + e.what();
+      out_.error_code = e.code();
+      throw SnapshotStopped{};
     }
     if (regions.empty()) {
       out_.error = describe(vm_) + ": no " + to_string(options_.regions) +
