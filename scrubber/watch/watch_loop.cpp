@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iostream>
 #include <map>
 
 #include "scrubber/metrics/metrics_http_server.hpp"
 #include "scrubber/metrics/textfile.hpp"
 #include "scrubber/pass_lock.hpp"
+#include "scrubber/pass_report_output.hpp"
 #include "scrubber/vm_selection.hpp"
 #include "scrubber/watch/guest_io_counter.hpp"
 #include "scrubber/watch/pass_log_line.hpp"
@@ -360,6 +362,9 @@ bool WatchLoop::run_step(const StepChoice& choice, bool blocking_lock, int* exit
   ++passes_;
   metrics_.add_pass(report, unix_now());
   say(1, pass_log_line(passes_, choice.trigger, report));
+  if (options_.json) {
+    std::cout << boost::json::serialize(pass_report_json(report)) << std::endl;
+  }
   for (const VmReport& vm : report.vms) {
     if (!vm.error.empty()) say(0, vm.error);
   }

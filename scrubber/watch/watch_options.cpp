@@ -62,6 +62,8 @@ WatchCommandLine parse_watch_command_line(const std::vector<std::string>& args) 
       "config file (default: /etc/singleton.conf when it exists)")(
       "once", po::bool_switch(&o.once),
       "one full pass over every VM, then exit (for cron and timers; exit code as scrub)")(
+      "json", po::bool_switch(&o.json),
+      "also print each pass's report on stdout, one JSON object per line (as scrub --json)")(
       "vm", po::value(&o.vm_patterns)->composing(),
       "VM name or glob pattern (repeatable; default: every VM found)")(
       "pid", po::value(&o.pids)->composing(), "explicit QEMU process id (with --image)")(

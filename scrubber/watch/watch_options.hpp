@@ -26,6 +26,7 @@ struct WatchOptions {
   std::string metrics_listen;             // --metrics-listen ADDR:PORT ("" = none)
   int verbosity = 1;                      // 0 --quiet, 1 default, 2 --verbose
   bool once = false;                      // one full pass, then exit (cron, timers)
+  bool json = false;                      // also each pass's report as one JSON line on stdout
   std::string config_path;                // the file read ("" when none)
 };
 
