@@ -73,6 +73,8 @@ step listinodes-tmpfs $T listinodes /mnt/tmp tmpfs
 step listinodes-tmpfs-huge $T listinodes /mnt/huge tmpfs-huge
 step badinput $T badinput /mnt/ext4
 step fuzz $T fuzz ${SG_FUZZ_IOCTLS:-100000} /mnt/ext4 /mnt/xfs /mnt/tmp /mnt/huge
+step dirtysafety-ext4 $T dirtysafety /mnt/ext4 ext4 10
+step dirtysafety-xfs $T dirtysafety /mnt/xfs xfs 10
 step stress $T stress ${SG_STRESS_SECONDS:-30} /mnt/ext4 /mnt/xfs /mnt/huge
 
 # The scrubber's two backends agree page for page (when the CLI was bundled).
