@@ -27,3 +27,7 @@ foreach(line 6.1 6.12)
                    --sg-guest $<TARGET_FILE:sg-guest> ${sg_kmod_agree_args})
   set_tests_properties(kmod_guest_${line} PROPERTIES LABELS kmod TIMEOUT 900)
 endforeach()
+
+# kmod/dkms.conf builds the module for each installed kernel line (private DKMS tree).
+add_test(NAME kmod_dkms_build COMMAND ${CMAKE_CURRENT_LIST_DIR}/dkms-check)
+set_tests_properties(kmod_dkms_build PROPERTIES LABELS kmod TIMEOUT 300)
