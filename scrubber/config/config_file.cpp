@@ -55,8 +55,7 @@ std::vector<ConfigEntry> parse_config_text(const std::string& text, const std::s
     if (line.empty() || line[0] == '#') continue;
     const auto equals = line.find('=');
     if (equals == std::string::npos) {
-      throw Error(ExitCode::kUsage,
-                  where + ": expected 'key = value', got '" + line + "'");
+      throw Error(ExitCode::kUsage, where + ": expected 'key = value', got '" + line + "'");
     }
     ConfigEntry entry{number, trim(line.substr(0, equals)), trim(line.substr(equals + 1))};
     if (entry.value.size() >= 2 && entry.value.front() == '"' && entry.value.back() == '"') {
@@ -88,8 +87,8 @@ std::vector<ConfigEntry> parse_config_text(const std::string& text, const std::s
                 trial);
       po::notify(trial);
     } catch (const po::error& e) {
-      throw Error(ExitCode::kUsage, where + ": " + entry.key + " = " + entry.value + ": " +
-                                        e.what());
+      throw Error(ExitCode::kUsage,
+                  where + ": " + entry.key + " = " + entry.value + ": " + e.what());
     }
     entries.push_back(std::move(entry));
   }
@@ -100,8 +99,8 @@ std::vector<ConfigEntry> read_config_file(const std::string& path,
                                           const po::options_description& options) {
   std::ifstream in(path);
   if (!in) {
-    throw Error(ExitCode::kUsage, "config file " + path + ": cannot be read: " +
-                                      std::strerror(errno));
+    throw Error(ExitCode::kUsage,
+                "config file " + path + ": cannot be read: " + std::strerror(errno));
   }
   std::stringstream text;
   text << in.rdbuf();

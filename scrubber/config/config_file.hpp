@@ -28,12 +28,13 @@ struct ConfigEntry {
 // `config` are not keys. Throws
 // Error(ExitCode::kUsage) "FILE:LINE: what is wrong" at the first bad line, and
 // Error(kUsage) when the file cannot be read.
-std::vector<ConfigEntry> read_config_file(const std::string& path,
-                                          const boost::program_options::options_description& options);
+std::vector<ConfigEntry> read_config_file(
+    const std::string& path, const boost::program_options::options_description& options);
 
 // Same, from text already read (`path` only names it in errors).
-std::vector<ConfigEntry> parse_config_text(const std::string& text, const std::string& path,
-                                           const boost::program_options::options_description& options);
+std::vector<ConfigEntry> parse_config_text(
+    const std::string& text, const std::string& path,
+    const boost::program_options::options_description& options);
 
 // Stores `entries` into `values` (call it after storing the command line, so the command line
 // wins). Entries come from read_config_file, so they are known to be valid.

@@ -24,7 +24,8 @@ ListenAddress parse_listen(const std::string& listen) {
                             ": expected a loopback address and port (127.0.0.1:9477, "
                             "[::1]:9477, localhost:9477)";
   const auto colon = listen.rfind(':');
-  if (colon == std::string::npos || colon + 1 == listen.size()) throw Error(ExitCode::kUsage, usage);
+  if (colon == std::string::npos || colon + 1 == listen.size())
+    throw Error(ExitCode::kUsage, usage);
   std::string host = listen.substr(0, colon);
   const std::string port_text = listen.substr(colon + 1);
   if (port_text.find_first_not_of("0123456789") != std::string::npos || port_text.size() > 5) {
@@ -72,8 +73,8 @@ void check_loopback_listen_address(const std::string& listen) { parse_listen(lis
 
 MetricsHttpServer::MetricsHttpServer(const std::string& listen) {
   const ListenAddress address = parse_listen(listen);
-  listener_ = UniqueFd(::socket(address.address.ss_family,
-                                SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  listener_ =
+      UniqueFd(::socket(address.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!listener_.valid()) throw_errno("socket for --metrics-listen " + listen);
   const int one = 1;
   ::setsockopt(listener_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);

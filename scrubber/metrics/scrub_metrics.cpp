@@ -8,8 +8,8 @@
 namespace singleton {
 namespace {
 
-constexpr const char* kSkipReasons[] = {"dirty",  "writeback", "mapped",       "locked",
-                                        "limit",  "busy",      "partial_folio"};
+constexpr const char* kSkipReasons[] = {"dirty", "writeback", "mapped",       "locked",
+                                        "limit", "busy",      "partial_folio"};
 constexpr const char* kPassResults[] = {"done", "partial", "failed"};
 
 std::string number(double value) {
@@ -165,14 +165,14 @@ std::string ScrubMetrics::prometheus_text() const {
          "Bytes of the image in the host page cache whose content the attached guests held, "
          "as found by the last pass over it (before it evicted them).");
   for (const auto& [path, figures] : images_) {
-    out << "singleton_image_double_cached_bytes{image=\"" << prometheus_label_value(path)
-        << "\"} " << figures.double_cached_bytes << "\n";
+    out << "singleton_image_double_cached_bytes{image=\"" << prometheus_label_value(path) << "\"} "
+        << figures.double_cached_bytes << "\n";
   }
   header(out, "singleton_image_evicted_bytes_total", "counter",
          "Bytes of the image evicted from the host page cache.");
   for (const auto& [path, figures] : images_) {
-    out << "singleton_image_evicted_bytes_total{image=\"" << prometheus_label_value(path)
-        << "\"} " << figures.evicted_bytes_total << "\n";
+    out << "singleton_image_evicted_bytes_total{image=\"" << prometheus_label_value(path) << "\"} "
+        << figures.evicted_bytes_total << "\n";
   }
   header(out, "singleton_evicted_bytes_total", "counter",
          "Bytes evicted from the host page cache, all images.");

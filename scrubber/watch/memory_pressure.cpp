@@ -32,8 +32,7 @@ PressureLevel classify_pressure(const MemoryPressure& p) {
   return PressureLevel::kNone;
 }
 
-MemoryPressure parse_memory_pressure(const std::string& psi_text,
-                                     const std::string& meminfo_text) {
+MemoryPressure parse_memory_pressure(const std::string& psi_text, const std::string& meminfo_text) {
   MemoryPressure out;
   // "some avg10=0.00 avg60=0.00 avg300=0.00 total=0"
   const auto some = psi_text.find("some ");

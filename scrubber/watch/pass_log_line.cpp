@@ -25,13 +25,13 @@ std::string pass_log_line(uint64_t number, const std::string& trigger, const Pas
   const PageCounts& t = report.totals;
   char seconds[64];
   std::snprintf(seconds, sizeof seconds, " in %.2f s; ", report.snapshot_seconds);
-  std::string line = "pass " + std::to_string(number) + " (" + trigger + "): " +
-                     plural(report.vms.size(), "VM") + " indexed " + std::to_string(indexed) +
-                     " pages" + seconds + plural(report.images.size(), "image") + ": cached " +
-                     mib(t.cached_pages_before) + ", double-cached " + mib(t.double_cached_pages) +
-                     ", " + (report.dry_run ? "would evict " : "evicted ") +
-                     mib(t.evicted_pages) + ", skipped " + mib(t.skipped.total()) +
-                     ", partial folios " + mib(t.partial_folio_pages);
+  std::string line =
+      "pass " + std::to_string(number) + " (" + trigger + "): " + plural(report.vms.size(), "VM") +
+      " indexed " + std::to_string(indexed) + " pages" + seconds +
+      plural(report.images.size(), "image") + ": cached " + mib(t.cached_pages_before) +
+      ", double-cached " + mib(t.double_cached_pages) + ", " +
+      (report.dry_run ? "would evict " : "evicted ") + mib(t.evicted_pages) + ", skipped " +
+      mib(t.skipped.total()) + ", partial folios " + mib(t.partial_folio_pages);
   std::snprintf(seconds, sizeof seconds, "; %.2f s", report.duration_seconds);
   line += seconds;
   size_t failed = 0;

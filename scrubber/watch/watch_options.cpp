@@ -69,38 +69,47 @@ WatchCommandLine parse_watch_command_line(const std::vector<std::string>& args) 
       "pid", po::value(&o.pids)->composing(), "explicit QEMU process id (with --image)")(
       "image", po::value(&o.images)->composing(), "disk image of the --pid VM (repeatable)")(
       "connect", po::value(&o.connect_uri), "libvirt URI (default: qemu:///system)")(
-      "backend", po::value(&raw.backend)->default_value("auto")->notifier(checked<std::string>(
-                     [](const std::string& v) { backend_choice_from_string(v); })),
+      "backend",
+      po::value(&raw.backend)
+          ->default_value("auto")
+          ->notifier(
+              checked<std::string>([](const std::string& v) { backend_choice_from_string(v); })),
       "host cache view: auto|kmod|mincore")(
-      "shared-policy", po::value(&raw.shared)->default_value("all")->notifier(
-                           checked<std::string>(
-                               [](const std::string& v) { shared_policy_from_string(v); })),
+      "shared-policy",
+      po::value(&raw.shared)
+          ->default_value("all")
+          ->notifier(
+              checked<std::string>([](const std::string& v) { shared_policy_from_string(v); })),
       "all|any (see singleton scrub --help)")(
       "max-evict", po::value(&raw.max_evict_mib)->notifier(checked<uint64_t>([](uint64_t v) {
         if (v == 0) throw Error(ExitCode::kUsage, "--max-evict must be at least 1 MiB");
       })),
       "evict at most this many MiB per pass")(
-      "cpu-budget", po::value(&o.cpu_budget_percent)->default_value(10)->notifier(
-                        checked<double>([](double v) {
-                          in_range(v, 0.1, 100, "cpu-budget", "percent of one core");
-                        })),
+      "cpu-budget",
+      po::value(&o.cpu_budget_percent)->default_value(10)->notifier(checked<double>([](double v) {
+        in_range(v, 0.1, 100, "cpu-budget", "percent of one core");
+      })),
       "average CPU use, percent of one core (raised x2/x4 under memory pressure)")(
-      "interval", po::value(&o.interval_seconds)->default_value(0.25)->notifier(
-                      checked<double>([](double v) { in_range(v, 0.01, 60, "interval", "s"); })),
+      "interval",
+      po::value(&o.interval_seconds)->default_value(0.25)->notifier(checked<double>([](double v) {
+        in_range(v, 0.01, 60, "interval", "s");
+      })),
       "seconds between looks at the I/O triggers")(
-      "discover-interval", po::value(&o.discover_interval_seconds)
-                               ->default_value(5)
-                               ->notifier(checked<double>([](double v) {
-                                 in_range(v, 0.1, 3600, "discover-interval", "s");
-                               })),
+      "discover-interval",
+      po::value(&o.discover_interval_seconds)
+          ->default_value(5)
+          ->notifier(
+              checked<double>([](double v) { in_range(v, 0.1, 3600, "discover-interval", "s"); })),
       "seconds between looks for VMs started or stopped")(
       "prometheus", po::value(&o.prometheus_path),
       "write metrics in the node_exporter textfile format to FILE after each pass (atomically)")(
-      "metrics-listen", po::value(&o.metrics_listen)->notifier(checked<std::string>(
-                            [](const std::string& v) { check_loopback_listen_address(v); })),
+      "metrics-listen",
+      po::value(&o.metrics_listen)->notifier(checked<std::string>([](const std::string& v) {
+        check_loopback_listen_address(v);
+      })),
       "serve GET /metrics on this loopback ADDR:PORT (e.g. 127.0.0.1:9477)")(
-      "quiet,q", "errors only (no line per pass)")("verbose,v",
-                                                   "also the triggers of each pass and discovery warnings");
+      "quiet,q", "errors only (no line per pass)")(
+      "verbose,v", "also the triggers of each pass and discovery warnings");
 
   po::variables_map values;
   try {

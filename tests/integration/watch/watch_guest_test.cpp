@@ -111,15 +111,15 @@ TEST_F(WatchGuestTest, VmStartedWhileWatching_ItsReadsAreEvictedWithinFiveSecond
   const auto guest_pages = guestkit::file_pages_in_image(image, "/guest32");
   const auto host_pages = guestkit::file_pages_in_image(image, "/hostonly");
   ASSERT_EQ(guest_pages.size(), 32 * kMiB / 4096);
-  const std::string want = testing::shell_output("sha256sum '" + (dir / "data/guest32") +
-                                                 "' | cut -d' ' -f1");
+  const std::string want =
+      testing::shell_output("sha256sum '" + (dir / "data/guest32") + "' | cut -d' ' -f1");
   drop_from_host_cache(image);
 
   const std::string prom = dir / "singleton.prom";
-  WatchProcess watch({"watch", "--vm", prefix_ + "-*", "--backend", "mincore",
-                      "--discover-interval", "1", "--prometheus", prom, "--metrics-listen",
-                      "127.0.0.1:0", "--verbose"},
-                     dir / "watch.log");
+  WatchProcess watch(
+      {"watch", "--vm", prefix_ + "-*", "--backend", "mincore", "--discover-interval", "1",
+       "--prometheus", prom, "--metrics-listen", "127.0.0.1:0", "--verbose"},
+      dir / "watch.log");
   ASSERT_TRUE(watch.wait_for_log("watching VMs named", 20s)) << watch.log();
   const std::string log0 = watch.log();
   const auto port_at = log0.find("port ");
@@ -141,7 +141,8 @@ TEST_F(WatchGuestTest, VmStartedWhileWatching_ItsReadsAreEvictedWithinFiveSecond
   Guest guest(opt);
   guest.wait_for_pause("start");
   ASSERT_TRUE(watch.wait_for_log("VM found: " + opt.name, 20s))
-      << "the VM started while watching was not picked up:\n" << watch.log();
+      << "the VM started while watching was not picked up:\n"
+      << watch.log();
 
   host_read_pages(image, host_pages);
   guest.resume("start");
@@ -159,9 +160,10 @@ TEST_F(WatchGuestTest, VmStartedWhileWatching_ItsReadsAreEvictedWithinFiveSecond
     }
     std::this_thread::sleep_for(50ms);
   }
-  std::printf("watch latency: %.2f s from the guest's read to <=10%% of 32 MiB cached (%llu "
-              "pages left), accel %s\n",
-              latency, (unsigned long long)left, guestkit::accelerator().c_str());
+  std::printf(
+      "watch latency: %.2f s from the guest's read to <=10%% of 32 MiB cached (%llu "
+      "pages left), accel %s\n",
+      latency, (unsigned long long)left, guestkit::accelerator().c_str());
   RecordProperty("watch_latency_seconds", std::to_string(latency));
   ASSERT_GE(latency, 0) << "not evicted within 60 s:\n" << watch.log();
   EXPECT_LE(latency, 5.0) << "latency goal missed:\n" << watch.log();

@@ -42,7 +42,8 @@ std::string parse_error(const std::string& text) {
 TEST(ConfigFile, CommentsBlankLinesAndQuotesAreAccepted) {
   Values v;
   const auto entries = parse_config_text(
-      "# a comment\n\n   \ncpu-budget = 20\n  backend=\"mincore\"  \nvm = a\nvm = b*\nquiet = true\n",
+      "# a comment\n\n   \ncpu-budget = 20\n  backend=\"mincore\"  \nvm = a\nvm = b*\nquiet = "
+      "true\n",
       "f", options(v));
   ASSERT_EQ(entries.size(), 5u);
   EXPECT_EQ(entries[0].line, 4);
@@ -59,8 +60,9 @@ TEST(ConfigFile, UnknownKeyNamesFileAndLine) {
 }
 
 TEST(ConfigFile, LineWithoutEqualsSignIsAnError) {
-  EXPECT_NE(parse_error("# x\ncpu-budget 5\n").find("/etc/singleton.conf:2: expected 'key = value'"),
-            std::string::npos);
+  EXPECT_NE(
+      parse_error("# x\ncpu-budget 5\n").find("/etc/singleton.conf:2: expected 'key = value'"),
+      std::string::npos);
 }
 
 TEST(ConfigFile, ValueOfTheWrongTypeNamesItsLine) {

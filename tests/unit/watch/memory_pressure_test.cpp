@@ -35,8 +35,7 @@ TEST(MemoryPressure, PlentyOfMemoryAndNoStallsIsNone) {
 TEST(MemoryPressure, StallsOrLittleAvailableMemoryIsHigh) {
   EXPECT_EQ(parse_memory_pressure(psi("12.00"), meminfo(1000, 900)).level, PressureLevel::kHigh);
   EXPECT_EQ(parse_memory_pressure(psi("0.00"), meminfo(1000, 40)).level, PressureLevel::kHigh);
-  EXPECT_EQ(parse_memory_pressure(psi("0.00"), meminfo(1000, 100)).level,
-            PressureLevel::kModerate);
+  EXPECT_EQ(parse_memory_pressure(psi("0.00"), meminfo(1000, 100)).level, PressureLevel::kModerate);
 }
 
 TEST(MemoryPressure, WithoutPsiOnlyMeminfoCounts) {

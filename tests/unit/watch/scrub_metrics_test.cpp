@@ -58,8 +58,10 @@ TEST(ScrubMetrics, PerImageFiguresAndTotalsAfterTwoPasses) {
   const std::string text = metrics.prometheus_text();
   EXPECT_TRUE(has_line(text, "singleton_image_cached_bytes{image=\"/var/lib/a.img\"} 81920"))
       << text;
-  EXPECT_TRUE(has_line(text, "singleton_image_double_cached_bytes{image=\"/var/lib/a.img\"} 163840"));
-  EXPECT_TRUE(has_line(text, "singleton_image_evicted_bytes_total{image=\"/var/lib/a.img\"} 409600"));
+  EXPECT_TRUE(
+      has_line(text, "singleton_image_double_cached_bytes{image=\"/var/lib/a.img\"} 163840"));
+  EXPECT_TRUE(
+      has_line(text, "singleton_image_evicted_bytes_total{image=\"/var/lib/a.img\"} 409600"));
   EXPECT_TRUE(has_line(text, "singleton_evicted_bytes_total 409600"));
   EXPECT_TRUE(has_line(text, "singleton_skipped_pages_total{reason=\"dirty\"} 3"));
   EXPECT_TRUE(has_line(text, "singleton_skipped_pages_total{reason=\"partial_folio\"} 6"));

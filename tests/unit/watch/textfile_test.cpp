@@ -15,7 +15,8 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(Textfile, ReplacesTheFileAndLeavesNothingElse) {
-  const fs::path dir = fs::temp_directory_path() / ("singleton-textfile-" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("singleton-textfile-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string path = (dir / "singleton.prom").string();
   write_file_atomically(path, "first\n");

@@ -55,9 +55,9 @@ TEST_F(WatchOptionsTest, EveryKeyOfTheExampleConfigIsAFlag) {
 
 TEST_F(WatchOptionsTest, CommandLineWinsOverTheFile) {
   write("cpu-budget = 25\n");
-  EXPECT_EQ(parse_watch_command_line({"--config", path_, "--cpu-budget", "5"})
-                .options.cpu_budget_percent,
-            5);
+  EXPECT_EQ(
+      parse_watch_command_line({"--config", path_, "--cpu-budget", "5"}).options.cpu_budget_percent,
+      5);
 }
 
 TEST_F(WatchOptionsTest, DefaultPathIsReadWhenItExists) {
@@ -73,8 +73,7 @@ TEST_F(WatchOptionsTest, BadLineIsAUsageErrorWithItsLineNumber) {
     FAIL() << "accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::kUsage);
-    EXPECT_EQ(std::string(e.what()).rfind(path_ + ":4: shared-policy = some: ", 0), 0u)
-        << e.what();
+    EXPECT_EQ(std::string(e.what()).rfind(path_ + ":4: shared-policy = some: ", 0), 0u) << e.what();
   }
 }
 
