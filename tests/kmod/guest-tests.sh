@@ -61,6 +61,7 @@ step compare-ext4 $T compare /mnt/ext4 ext4
 step compare-xfs $T compare /mnt/xfs xfs large
 step compare-tmpfs $T compare /mnt/tmp tmpfs
 step compare-tmpfs-huge $T compare /mnt/huge tmpfs-huge huge
+step blockdev $T blockdev /dev/sg/ext4
 step evict-ext4 $T evict /mnt/ext4 ext4
 step evict-xfs $T evict /mnt/xfs xfs
 step evict-tmpfs $T evict /mnt/tmp tmpfs shmem
