@@ -75,6 +75,36 @@ TEST(QemuCmdline, KeyvalBlockdevWithInlineFile) {
   EXPECT_EQ(cmdline.disks[0].disk.cache, CacheMode::kWriteback);
 }
 
+TEST(QemuCmdline, HostileBlockdevsNeitherCrashNorLoop) {
+  std::string deep(100000, '[');
+  auto cmdline =
+      parse_qemu_cmdline({"qemu-system-x86_64",
+                          "-blockdev",
+                          "{" + deep,
+                          "-blockdev",
+                          "{\"driver\":",
+                          "-blockdev",
+                          R"({"node-name":"a","driver":"qcow2","file":"fa","backing":"b"})",
+                          "-blockdev",
+                          R"({"node-name":"b","driver":"qcow2","file":"fb","backing":"a"})",
+                          "-blockdev",
+                          R"({"node-name":"fa","driver":"file","filename":"/a"})",
+                          "-blockdev",
+                          R"({"node-name":"fb","driver":"file","filename":"/b"})",
+                          "-blockdev",
+                          R"({"node-name":"self","driver":"raw","file":"self"})",
+                          "-blockdev",
+                          "driver=raw,file.file.file.file.file.driver=file",
+                          "-drive",
+                          "",
+                          "-drive",
+                          ",,,,,",
+                          "-m"});
+  // The a<->b cycle has no top node and "self" points at itself: no disks, and no hang.
+  for (const auto& disk : cmdline.disks) EXPECT_LE(disk.disk.backing.size(), 65u);
+  EXPECT_EQ(cmdline.ram_bytes, 128ull << 20);
+}
+
 TEST(QemuImgBackingChain, ListsEveryImageBelowTheTop) {
   auto chain = parse_qemu_img_backing_chain(
       R"([{"filename":"/t.qcow2","format":"qcow2","backing-filename":"/b.qcow2"},
