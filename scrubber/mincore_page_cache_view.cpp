@@ -28,6 +28,36 @@ std::vector<unsigned char> resident_pages(const ReadOnlyFile& file, const FileMa
   return vec;
 }
 
+// Appends the resident pages of a window (hashed, or only touched so that pagemap sees them) to
+// `out`, which has room for all of them. False when the file was truncated under us (SIGBUS):
+// the guard turns that into an error for this image instead of a crash. Kept apart from its
+// caller so that nothing the caller uses lives across the sigsetjmp.
+bool read_resident_pages(const unsigned char* data, const std::vector<unsigned char>& resident,
+                         uint64_t window, uint64_t from, bool hashes,
+                         std::vector<CachedPage>& out) {
+  SigbusGuard guard;
+  if (sigsetjmp(guard.env, 0) != 0) {
+    guard.recover();
+    return false;
+  }
+  guard.arm();
+  for (uint64_t i = 0; i < resident.size(); ++i) {
+    if (!(resident[i] & 1) || window + i < from) continue;
+    CachedPage page;
+    page.index = window + i;
+    const unsigned char* bytes = data + i * kPageBytes;
+    if (hashes) {
+      page.hash = XXH64(bytes, kPageBytes, 0);
+      page.flags |= kPageHashed;
+    } else {
+      *static_cast<const volatile unsigned char*>(bytes);  // fault in: pagemap needs the PTE
+    }
+    out.push_back(page);  // within capacity: no allocation while the guard is armed
+  }
+  guard.disarm();
+  return true;
+}
+
 }  // namespace
 
 MincorePageCacheView::MincorePageCacheView() = default;
@@ -75,28 +105,10 @@ ScanBatch MincorePageCacheView::scan(const ReadOnlyFile& file, uint64_t from,
     batch.pages.reserve(resident_count);
     // Read each cached page through the mapping: a minor fault, no I/O, no readahead
     // (MADV_RANDOM). A page evicted between mincore() and this read would be read back from
-    // disk, one page: that window is microseconds and costs one page of cache at worst. A file
-    // truncated under us raises SIGBUS: the guard turns it into an error for this image.
-    SigbusGuard guard;
-    if (sigsetjmp(guard.env, 0) != 0) {
-      guard.recover();
+    // disk, one page: that window is microseconds and costs one page of cache at worst.
+    if (!read_resident_pages(map.data(), resident, window, from, options.hashes, batch.pages)) {
       throw Error(ExitCode::kPartial, "scan " + file.path() + ": the file shrank during the scan");
     }
-    guard.arm();
-    for (uint64_t i = 0; i < n; ++i) {
-      if (!(resident[i] & 1) || window + i < from) continue;
-      CachedPage page;
-      page.index = window + i;
-      const unsigned char* data = map.data() + i * kPageBytes;
-      if (options.hashes) {
-        page.hash = XXH64(data, kPageBytes, 0);
-        page.flags |= kPageHashed;
-      } else {
-        *static_cast<const volatile unsigned char*>(data);  // fault in: pagemap needs the PTE
-      }
-      batch.pages.push_back(page);
-    }
-    guard.disarm();
     // The content hashed above may change before eviction (a host write): that page is then
     // dirty and never evicted, or, written back already, evicted as a false match that costs
     // only a re-read from disk, never data.
