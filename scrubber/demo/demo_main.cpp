@@ -3,6 +3,7 @@
 // then read everything back from disk and check it. Exit status 0 only when every checksum
 // matches and the scrub evicted something.
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -154,6 +155,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   singleton_bin = argv[1];
+  // A broken console or libvirt socket must end in an error and the guests' destructors, not in
+  // a SIGPIPE that leaves QEMU running.
+  ::signal(SIGPIPE, SIG_IGN);
   try {
     return demo();
   } catch (const std::exception& e) {

@@ -96,6 +96,9 @@ class ScrubGuestTest : public ::testing::Test {
     // Fail, never skip: a missing kit must not look like a pass.
     const std::string problem = kit_problem();
     ASSERT_EQ(problem, "") << problem;
+    // A libvirtd stopped under us (another test's LibvirtDaemon) must fail the test with an
+    // error, not kill the process with SIGPIPE before the Guest destructors stop QEMU.
+    ::signal(SIGPIPE, SIG_IGN);
     lock_dir_ = std::make_unique<ScratchDir>("scrub-lock");
     ::setenv("SINGLETON_LOCK_FILE", (*lock_dir_ / "pass.lock").c_str(), 1);
   }
