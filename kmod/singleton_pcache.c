@@ -28,6 +28,7 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
+#include <linux/version.h>
 #include <linux/xxhash.h>
 
 #include "include/uapi/singleton_pcache.h"
@@ -91,6 +92,24 @@ static bool sg_mapping_is_shmem(struct address_space *mapping)
 	return mapping_unevictable(mapping);
 }
 
+/* guest_memfd of confidential VMs (6.11+): its folios must not be touched. */
+static bool sg_mapping_inaccessible(struct address_space *mapping)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+	return mapping_inaccessible(mapping);
+#else
+	return false;
+#endif
+}
+
+/* Reading a poisoned page is a machine check: never hash one. */
+static bool sg_folio_poisoned(struct folio *folio)
+{
+	if (folio_test_hwpoison(folio))
+		return true;
+	return folio_test_large(folio) && folio_test_has_hwpoisoned(folio);
+}
+
 /*
  * The file behind fd, if it is one whose page cache the module may look at:
  * a regular file or a block device, with page-cache pages (no DAX, no
@@ -122,6 +141,10 @@ static struct file *sg_get_cache_file(int fd, bool need_read)
 	err = -EOPNOTSUPP;
 	if (IS_DAX(file->f_mapping->host) ||
 	    file->f_mapping->host->i_sb->s_magic == HUGETLBFS_MAGIC)
+		goto out_put;
+	/* Memory the kernel itself must not read through the direct map. */
+	if (file->f_mapping->host->i_sb->s_magic == SECRETMEM_MAGIC ||
+	    sg_mapping_inaccessible(file->f_mapping))
 		goto out_put;
 	return file;
 
@@ -238,7 +261,8 @@ static long sg_ioc_file_pages(unsigned long uarg)
 			pgoff_t end = first + folio_nr_pages(folio);
 			u32 flags = sg_folio_flags(folio);
 			bool hash = (a.flags & SG_PCACHE_WANT_HASH) &&
-				    (flags & SG_PCACHE_PAGE_UPTODATE);
+				    (flags & SG_PCACHE_PAGE_UPTODATE) &&
+				    !sg_folio_poisoned(folio);
 			pgoff_t p;
 
 			if (hash)
