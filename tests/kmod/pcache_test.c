@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -1204,7 +1205,7 @@ static void test_badinput(const char *dir)
 /* --- fuzz --------------------------------------------------------------- */
 
 struct fuzz_env {
-	int fds[24];
+	int fds[32];
 	int nfds;
 	char *buf;	/* 64 KiB read-write */
 	char *ro;	/* read-only page */
@@ -1307,6 +1308,23 @@ static void test_fuzz(long iterations, char **dirs, int ndirs)
 	env.fds[env.nfds++] = open(files[0].path, O_PATH);
 	env.fds[env.nfds++] = open(files[0].path, O_WRONLY);
 	env.fds[env.nfds++] = g_dev;
+	{	/* odd files: memfd, eventfd, memfd_secret (with a page), a disk */
+		int mfd = memfd_create("fuzz", 0), sfd = (int)syscall(447, 0);
+		char *p;
+
+		if (mfd >= 0 && !ftruncate(mfd, 64 * PG) &&
+		    pwrite(mfd, rbuf, 8 * PG, 0) == 8 * PG)
+			env.fds[env.nfds++] = mfd;
+		env.fds[env.nfds++] = eventfd(0, 0);
+		if (sfd >= 0 && !ftruncate(sfd, PG)) {
+			p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
+			if (p != MAP_FAILED)
+				p[0] = 1;	/* stays mapped: the page stays */
+			env.fds[env.nfds++] = sfd;
+		}
+		if (access("/dev/sg/ext4", F_OK) == 0)
+			env.fds[env.nfds++] = open("/dev/sg/ext4", O_RDONLY);
+	}
 	env.buf = mmap(NULL, 65536 + PG, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	env.ro = mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
