@@ -190,7 +190,7 @@ void WatchLoop::set_vms(std::vector<Vm> found) {
     } else {
       say(1, "VM found: " + found[k].name + " (pid " + std::to_string(found[k].pid) + ", " +
                  std::to_string(found[k].disks.size()) + " disks)");
-      next.push_back(TrackedVm{found[k], std::nullopt, 0, true});
+      next.push_back(TrackedVm{found[k], std::nullopt, std::nullopt, 0, true});
     }
   }
   for (const auto& [key, gone] : old) {
@@ -221,15 +221,17 @@ void WatchLoop::set_vms(std::vector<Vm> found) {
 
 void WatchLoop::look_at_triggers() {
   for (TrackedVm& tracked : vms_) {
-    const auto rchar = read_process_rchar(tracked.vm.pid);
-    if (!rchar) {
+    const auto reads = read_process_reads(tracked.vm.pid);
+    if (!reads) {
       rediscover_now_ = true;  // gone: drop it at once, not at the next discovery
       continue;
     }
-    if (*rchar >= tracked.rchar_at_snapshot + kGuestReadTriggerBytes && !tracked.needs_snapshot) {
+    if (tracked.reads) tracked.read_since_snapshot += guest_read_bytes(*tracked.reads, *reads);
+    tracked.reads = reads;
+    if (tracked.read_since_snapshot >= kGuestReadTriggerBytes && !tracked.needs_snapshot) {
       tracked.needs_snapshot = true;
       say(2, "trigger: " + tracked.vm.name + " read " +
-                 std::to_string(*rchar - tracked.rchar_at_snapshot) + " bytes");
+                 std::to_string(tracked.read_since_snapshot) + " bytes");
     }
   }
   for (size_t i = 0; i < images_.images.size(); ++i) {
@@ -307,16 +309,16 @@ bool WatchLoop::run_step(const StepChoice& choice, bool blocking_lock, int* exit
   ksm_.begin_pass();
   for (size_t v : choice.vms) {
     TrackedVm& tracked = vms_[v];
-    // Read before the snapshot: a read during it moves the counter past this mark and triggers
-    // the next pass, so a page the snapshot missed is looked at again.
-    const uint64_t rchar = read_process_rchar(tracked.vm.pid).value_or(tracked.rchar_at_snapshot);
+    // Counted from before the snapshot: a read during it triggers the next pass, so a page the
+    // snapshot missed is looked at again.
+    if (const auto reads = read_process_reads(tracked.vm.pid)) tracked.reads = reads;
+    tracked.read_since_snapshot = 0;
     GuestSnapshot snap = snapshot_vm(tracked.vm, ksm_, pass.snapshot);
     VmReport out{tracked.vm.name, tracked.vm.pid, snap.counts.indexed_pages, snap.counts.seconds,
                  snap.error};
     if (snap.complete()) {
       tracked.index = std::move(snap.index);
       tracked.needs_snapshot = false;
-      tracked.rchar_at_snapshot = rchar;
     } else {
       tracked.index.reset();
       rediscover_now_ = true;

@@ -23,6 +23,7 @@
 #include "scrubber/page_cache_view.hpp"
 #include "scrubber/scrub_pass.hpp"
 #include "scrubber/watch/cpu_budget.hpp"
+#include "scrubber/watch/guest_io_counter.hpp"
 #include "scrubber/watch/memory_pressure.hpp"
 #include "scrubber/watch/watch_options.hpp"
 #include "snapshot/ksm_hash_cache.hpp"
@@ -51,7 +52,8 @@ class WatchLoop {
   struct TrackedVm {
     Vm vm;
     std::optional<PageIndex> index;  // the last complete snapshot
-    uint64_t rchar_at_snapshot = 0;
+    std::optional<ProcessReads> reads;  // the VMM's read counters at the last tick
+    uint64_t read_since_snapshot = 0;   // guest_read_bytes since its last snapshot began
     bool needs_snapshot = true;
   };
   struct TrackedImage {

@@ -3,6 +3,7 @@
 add_executable(watch_unit_tests
   ${CMAKE_CURRENT_LIST_DIR}/watch/config_file_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/watch/cpu_budget_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/watch/guest_io_counter_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/watch/memory_pressure_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/watch/metrics_http_server_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/watch/scrub_metrics_test.cpp
