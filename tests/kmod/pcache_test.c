@@ -1324,6 +1324,8 @@ static void test_fuzz(long iterations, char **dirs, int ndirs)
 		}
 		if (access("/dev/sg/ext4", F_OK) == 0)
 			env.fds[env.nfds++] = open("/dev/sg/ext4", O_RDONLY);
+		printf("fuzz: %d fds (memfd %d, memfd_secret %d)\n", env.nfds,
+		       mfd, sfd);
 	}
 	env.buf = mmap(NULL, 65536 + PG, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
