@@ -3,6 +3,7 @@
 add_library(singleton_watch STATIC
   ${CMAKE_CURRENT_LIST_DIR}/../config/config_file.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../metrics/metrics_http_server.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/../metrics/pass_textfile.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../metrics/scrub_metrics.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../metrics/textfile.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cpu_budget.cpp
