@@ -21,6 +21,17 @@ void assign_folio_extents(std::span<CachedPage> pages, std::span<const PageFrame
   }
 }
 
+void inherit_folio_flags(std::span<CachedPage> pages) {
+  constexpr uint32_t kFolioWide = kPageDirty | kPageWriteback | kPageLocked | kPageUptodate |
+                                  kPageActive | kPageReferenced | kPageUnevictable;
+  for (size_t i = 0; i < pages.size(); ++i) {
+    const uint64_t offset = pages[i].index - pages[i].folio_first;
+    if (offset == 0 || offset > i) continue;  // a head, or a run whose head was not seen
+    const CachedPage& head = pages[i - offset];
+    pages[i].flags = (pages[i].flags & ~kFolioWide) | (head.flags & kFolioWide);
+  }
+}
+
 uint32_t page_flags_from_frame(const PageFrame& frame, uint64_t own_mappings) {
   const uint64_t f = frame.kflags;
   uint32_t flags = 0;

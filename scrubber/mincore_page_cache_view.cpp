@@ -119,10 +119,15 @@ ScanBatch MincorePageCacheView::scan(const ReadOnlyFile& file, uint64_t from,
       const PageFrame& frame = all[page.index - window];
       frames.push_back(frame);
       page.flags |= page_flags_from_frame(frame, /*own_mappings=*/1);
-      // Hash only what the kernel says is valid content.
-      if (!(page.flags & kPageUptodate) && frame.pfn != 0) page.flags &= ~kPageHashed;
     }
     assign_folio_extents(batch.pages, frames);
+    inherit_folio_flags(batch.pages);
+    // Hash only what the kernel says is valid content.
+    for (size_t k = 0; k < batch.pages.size(); ++k) {
+      if (!(batch.pages[k].flags & kPageUptodate) && frames[k].pfn != 0) {
+        batch.pages[k].flags &= ~kPageHashed;
+      }
+    }
     // `map` is unmapped here, before the caller can evict anything.
   }
   batch.next_index = std::min(window, size);
