@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -198,7 +199,7 @@ std::vector<std::string> Guest::qemu_args() const {
       "qemu-system-x86_64", "-name", options_.name, "-accel", kvm ? "kvm" : "tcg",
       // TCG's default CPU lacks SSE4.2 and more; `max` gives the guest what TCG can emulate.
       "-cpu", kvm ? "host" : "max", "-M", "q35", "-m", std::to_string(options_.mem_mib),
-      "-smp", "1", "-nodefaults", "-display", "none", "-no-reboot", "-kernel",
+      "-smp", std::to_string(options_.cpus), "-nodefaults", "-display", "none", "-no-reboot", "-kernel",
       kernel_dir + "/vmlinuz", "-initrd", kernel_dir + "/initramfs.cpio.gz", "-append",
       "console=ttyS0 quiet panic=-1", "-chardev",
       "socket,id=con0,path=" + console_socket_ + ",server=on,wait=off,logfile=" + console_log_,
@@ -249,7 +250,7 @@ std::string Guest::domain_xml() const {
   x << "<domain type='" << (kvm ? "kvm" : "qemu") << "'>\n"
     << "  <name>" << xml_escape(options_.name) << "</name>\n"
     << "  <memory unit='MiB'>" << options_.mem_mib << "</memory>\n"
-    << "  <vcpu>1</vcpu>\n"
+    << "  <vcpu>" << options_.cpus << "</vcpu>\n"
     << "  <os><type arch='x86_64' machine='q35'>hvm</type>\n"
     << "    <kernel>" << xml_escape(kernel_dir + "/vmlinuz") << "</kernel>\n"
     << "    <initrd>" << xml_escape(kernel_dir + "/initramfs.cpio.gz") << "</initrd>\n"
@@ -435,6 +436,18 @@ LibvirtDaemon::LibvirtDaemon() {
 }
 
 LibvirtDaemon::~LibvirtDaemon() {
+  if (started_.empty()) return;
+  // Domains that are not ours may have appeared meanwhile (another test, an operator): a
+  // daemon they depend on is left running, and we say so.
+  if (virConnectPtr c = virConnectOpen("qemu:///system")) {
+    const int active = virConnectNumOfDomains(c);
+    virConnectClose(c);
+    if (active > 0) {
+      std::fprintf(stderr, "guestkit: leaving libvirtd running: %d domain(s) still active\n",
+                   active);
+      return;
+    }
+  }
   // Stop in reverse order: libvirtd before virtlogd.
   for (auto it = started_.rbegin(); it != started_.rend(); ++it) {
     pid_t pid = read_pid_file(*it);

@@ -27,6 +27,7 @@ struct GuestDisk {
 struct GuestOptions {
   std::string kernel_line = "6.1";  // "6.1" or "6.12": Debian cloud kernels
   int mem_mib = 256;
+  int cpus = 1;  // vCPUs (more make races inside the guest real, and cost host CPU under TCG)
   std::vector<GuestDisk> disks;
   std::string payload_dir;  // copied into a read-only disk mounted at /payload
   std::string script;       // busybox sh, run as root in the guest

@@ -21,7 +21,7 @@ void on_stop_signal(int) { g_stop = 1; }
 
 [[noreturn]] void usage(const std::string& error) {
   std::cerr << "sg-guest: " << error << "\n"
-            << "usage: sg-guest run --script FILE [--kernel 6.1|6.12] [--mem MIB] [--timeout SEC]\n"
+            << "usage: sg-guest run --script FILE [--kernel 6.1|6.12] [--mem MIB] [--smp N] [--timeout SEC]\n"
                "         [--disk PATH[,format=raw|qcow2][,cache=MODE][,serial=NAME][,ro]]...\n"
                "         [--payload DIR] [--libvirt] [--name NAME] [--console FILE]\n"
                "         [--on-wait NAME=HOST_COMMAND]...\n";
@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
     if (a == "--script") script_path = value();
     else if (a == "--kernel") opt.kernel_line = value();
     else if (a == "--mem") opt.mem_mib = std::atoi(value().c_str());
+    else if (a == "--smp") opt.cpus = std::atoi(value().c_str());
     else if (a == "--timeout") opt.timeout = std::chrono::seconds(std::atoi(value().c_str()));
     else if (a == "--disk") opt.disks.push_back(parse_disk(value()));
     else if (a == "--payload") opt.payload_dir = value();
