@@ -18,7 +18,7 @@ namespace singleton {
 struct SnapshotOptions {
   RegionSelection regions = RegionSelection::kMergeable;
   // Bytes copied per process_vm_readv call: small enough to stay in L2 while they are hashed.
-  size_t read_batch_bytes = 512 * 1024;
+  size_t read_batch_bytes = 1024 * 1024;
   // Pagemap entries read per call (x 8 bytes).
   size_t pagemap_batch_pages = 64 * 1024;
   // Called after each batch of pages is copied and hashed, with the pages read so far: progress
