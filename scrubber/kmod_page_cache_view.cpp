@@ -78,7 +78,7 @@ CacheCounts KmodPageCacheView::count(const ReadOnlyFile& file, PageRange range) 
   uint64_t n = range.count;
   if (n == 0 || n > size - range.first) n = size - range.first;
   if (have_cachestat_.value_or(true)) {
-    auto counts = cachestat_pages(file.fd(), file.path(), range.first, n);
+    auto counts = cachestat_counts(file.fd(), file.path(), range.first, n);
     have_cachestat_ = counts.has_value();
     if (counts) return *counts;
   }

@@ -72,7 +72,7 @@ CacheCounts MincorePageCacheView::count_pages(const ReadOnlyFile& file, uint64_t
   if (first >= size) return {};
   if (count == 0 || count > size - first) count = size - first;
   if (have_cachestat_.value_or(true)) {
-    auto counts = cachestat_pages(file.fd(), file.path(), first, count);
+    auto counts = cachestat_counts(file.fd(), file.path(), first, count);
     have_cachestat_ = counts.has_value();
     if (counts) return *counts;
   }

@@ -3,34 +3,18 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <vector>
 
+#include "snapshot/cachestat.hpp"
 #include "snapshot/error.hpp"
 #include "snapshot/pagemap.hpp"
 #include "snapshot/unique_fd.hpp"
 
 namespace singleton {
 namespace {
-
-// include/uapi/linux/mman.h of Linux 6.5; Debian 12's headers predate it.
-struct CachestatRange {
-  uint64_t off;
-  uint64_t len;  // 0: to the end of the file
-};
-struct Cachestat {
-  uint64_t nr_cache;
-  uint64_t nr_dirty;
-  uint64_t nr_writeback;
-  uint64_t nr_evicted;
-  uint64_t nr_recently_evicted;
-};
-#ifndef __NR_cachestat
-#define __NR_cachestat 451
-#endif
 
 class Mapping {
  public:
@@ -72,12 +56,9 @@ HostCacheUsage host_cache_usage(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME));
   if (!fd.valid() && errno == EPERM) fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) throw_errno("open " + path);
-  CachestatRange range{0, 0};
-  Cachestat stat{};
-  if (::syscall(__NR_cachestat, fd.get(), &range, &stat, 0) == 0) {
-    return HostCacheUsage{stat.nr_cache * kPageSize, stat.nr_dirty * kPageSize, true};
+  if (auto pages = cachestat_pages(fd.get(), path, 0, 0)) {
+    return HostCacheUsage{pages->cached * kPageSize, pages->dirty * kPageSize, true};
   }
-  if (errno != ENOSYS && errno != EOPNOTSUPP) throw_errno("cachestat " + path);
   return mincore_usage(fd.get(), path);
 }
 

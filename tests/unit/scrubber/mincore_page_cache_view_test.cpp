@@ -34,7 +34,7 @@ std::vector<CachedPage> scan_all(PageCacheView& view, const ReadOnlyFile& file,
 }
 
 uint64_t cached(const ReadOnlyFile& file) {
-  return cachestat_pages(file.fd(), file.path(), 0, 0).value().cached_pages;
+  return cachestat_counts(file.fd(), file.path(), 0, 0).value().cached_pages;
 }
 
 class MincoreViewTest : public ::testing::Test {

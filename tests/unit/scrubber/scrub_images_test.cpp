@@ -31,7 +31,7 @@ std::vector<uint64_t> page_hashes(const std::string& path, uint64_t first, uint6
 
 uint64_t cached(const std::string& path, uint64_t first = 0, uint64_t count = 0) {
   ReadOnlyFile file(path);
-  return cachestat_pages(file.fd(), path, first, count).value().cached_pages;
+  return cachestat_counts(file.fd(), path, first, count).value().cached_pages;
 }
 
 Vm vm_on(const std::string& name, const std::string& image) {
