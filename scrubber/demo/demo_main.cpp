@@ -22,6 +22,7 @@ namespace {
 using singleton::guestkit::Guest;
 using singleton::guestkit::GuestOptions;
 using singleton::guestkit::ScratchDir;
+using singleton::guestkit::drop_from_host_cache;
 
 std::string singleton_bin;
 
@@ -43,13 +44,6 @@ std::string output(const std::string& command) {
   ::pclose(pipe);
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
-}
-
-void drop_from_host_cache(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  ::fdatasync(fd);
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-  ::close(fd);
 }
 
 int demo() {

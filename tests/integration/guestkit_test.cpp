@@ -18,14 +18,6 @@ namespace {
 
 constexpr uint64_t kFileBytes = 32ull << 20;
 
-void drop_from_host_cache(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  ASSERT_GE(fd, 0) << path;
-  fdatasync(fd);
-  posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-  close(fd);
-}
-
 struct Launch {
   std::string kernel_line;
   bool libvirt;

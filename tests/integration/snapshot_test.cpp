@@ -27,16 +27,9 @@ namespace {
 using guestkit::Guest;
 using guestkit::GuestOptions;
 using guestkit::ScratchDir;
+using guestkit::drop_from_host_cache;
 
 constexpr uint64_t kFileBytes = 32ull << 20;
-
-void drop_from_host_cache(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  ASSERT_GE(fd, 0) << path;
-  fdatasync(fd);
-  posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-  close(fd);
-}
 
 // A raw ext4 image holding `read.bin` (the guest reads it) and `unread.bin` (it does not).
 struct DataImage {

@@ -112,6 +112,23 @@ uint64_t count_cached(const std::string& path, const std::vector<uint64_t>& page
   return cached;
 }
 
+void drop_from_host_cache(const std::string& path) {
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.fd < 0) throw std::runtime_error("open " + path);
+  fdatasync(fd.fd);
+  posix_fadvise(fd.fd, 0, 0, POSIX_FADV_DONTNEED);
+}
+
+void host_read_pages(const std::string& path, const std::vector<uint64_t>& pages) {
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.fd < 0) throw std::runtime_error("open " + path);
+  std::vector<char> buf(kPage);
+  for (uint64_t page : pages) {
+    if (pread(fd.fd, buf.data(), kPage, static_cast<off_t>(page * kPage)) != kPage)
+      throw std::runtime_error("read page " + std::to_string(page) + " of " + path);
+  }
+}
+
 std::vector<uint64_t> page_hashes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::vector<uint64_t> hashes;

@@ -41,6 +41,13 @@ std::vector<uint64_t> file_pages_in_image(const std::string& raw_image,
 // a mapping that is dropped again; adds no page to the cache).
 uint64_t count_cached(const std::string& path, const std::vector<uint64_t>& pages);
 
+// Writes back and drops `path` from the host page cache (the start of a measurement).
+void drop_from_host_cache(const std::string& path);
+
+// Reads the given 4 KiB pages of `path` on the host, as a host process would (and so with the
+// readahead that starts).
+void host_read_pages(const std::string& path, const std::vector<uint64_t>& pages);
+
 // XXH64 (seed 0) of every 4 KiB page of a file.
 std::vector<uint64_t> page_hashes(const std::string& path);
 

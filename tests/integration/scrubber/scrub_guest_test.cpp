@@ -26,28 +26,12 @@ namespace {
 using guestkit::Guest;
 using guestkit::GuestOptions;
 using guestkit::ScratchDir;
+using guestkit::drop_from_host_cache;
+using guestkit::host_read_pages;
 using testing::run_singleton;
 using testing::u64;
 
 constexpr uint64_t kMiB = 1 << 20;
-
-void drop_from_host_cache(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  ASSERT_GE(fd, 0) << path;
-  ::fdatasync(fd);
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-  ::close(fd);
-}
-
-// Reads the given pages of `path` on the host (as a host process would), then waits for the
-// readahead this started.
-void host_read_pages(const std::string& path, const std::vector<uint64_t>& pages) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  std::vector<char> buf(4096);
-  for (uint64_t page : pages) ASSERT_EQ(::pread(fd, buf.data(), 4096, page * 4096), 4096);
-  ::close(fd);
-  ::usleep(300 * 1000);
-}
 
 // Rewrites pages of `path` with their own content: dirty in the host cache, content unchanged
 // (so the guest still holds it: only the dirty state can keep them from being evicted).
@@ -138,6 +122,7 @@ TEST_F(ScrubGuestTest, RawImagePlainQemu_EvictsWhatTheGuestHoldsOnly) {
   guest.wait_for_pause("read");
 
   host_read_pages(image, host_pages);
+  ::usleep(300 * 1000);  // let the readahead those reads started finish
   // Pages of a second file the guest read, dirtied on the host with unchanged content (the
   // guest holds them: only their dirty state may keep them).
   const std::vector<uint64_t> dirty{dirtied_pages[10], dirtied_pages[500], dirtied_pages[900]};

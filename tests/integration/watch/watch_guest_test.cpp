@@ -25,6 +25,8 @@ namespace {
 using guestkit::Guest;
 using guestkit::GuestOptions;
 using guestkit::ScratchDir;
+using guestkit::drop_from_host_cache;
+using guestkit::host_read_pages;
 using testing::WatchProcess;
 using namespace std::chrono_literals;
 
@@ -37,20 +39,6 @@ std::string kit_problem() {
            " (run: make guest-kit, or tests/vm/build-kit BUILD/vm)";
   }
   return "";
-}
-
-void drop_from_host_cache(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  ASSERT_GE(fd, 0) << path;
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-  ::close(fd);
-}
-
-void host_read_pages(const std::string& path, const std::vector<uint64_t>& pages) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  std::vector<char> buf(4096);
-  for (uint64_t page : pages) ASSERT_EQ(::pread(fd, buf.data(), 4096, page * 4096), 4096);
-  ::close(fd);
 }
 
 // True when some process holds an flock on `path` (we could not take it without waiting).
