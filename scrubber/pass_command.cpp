@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "scrubber/cli_text.hpp"
+#include "scrubber/metrics/pass_textfile.hpp"
 #include "scrubber/page_cache_view.hpp"
 #include "scrubber/pass_lock.hpp"
 #include "scrubber/pass_report_output.hpp"
@@ -13,6 +14,7 @@
 #include "scrubber/scrub_pass.hpp"
 #include "scrubber/vm_selection.hpp"
 #include "snapshot/error.hpp"
+#include "snapshot/smaps.hpp"
 
 namespace singleton {
 namespace po = boost::program_options;
@@ -39,6 +41,8 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
   std::string backend = "auto";
   std::string shared = "all";
   uint64_t max_evict_mib = 0;
+  std::string prometheus_file;
+  std::string regions = "mergeable";
   options.add_options()("help,h", "this help")("json", "print the report as JSON")(
       "vm", po::value(&selection.names)->composing(), "libvirt domain name (repeatable)")(
       "pid", po::value(&selection.pids)->composing(), "QEMU process id (with --image; repeatable)")(
@@ -48,7 +52,11 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
       "backend", po::value(&backend)->default_value("auto"),
       "host cache view: auto|kmod|mincore (auto: kmod when loaded, else mincore)")(
       "shared-policy", po::value(&shared)->default_value("all"), "all|any: see below")(
-      "max-evict", po::value(&max_evict_mib), "evict at most this many MiB in this pass");
+      "max-evict", po::value(&max_evict_mib), "evict at most this many MiB in this pass")(
+      "regions", po::value(&regions)->default_value("mergeable"),
+      "guest RAM is: mergeable (KSM-tracked VMAs, QEMU) | anon (VMMs that do not mark it)")(
+      "prometheus", po::value(&prometheus_file),
+      "after the pass, add its metrics to this node_exporter textfile (rewritten atomically)");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(options).run(), vm);
@@ -64,6 +72,7 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
   PassOptions pass;
   pass.evict = evict;
   pass.shared_policy = shared_policy_from_string(shared);
+  pass.snapshot.regions = region_selection_from_string(regions);
   if (vm.count("max-evict")) {
     if (max_evict_mib == 0) throw Error(ExitCode::kUsage, "--max-evict must be at least 1 MiB");
     pass.max_evict_pages = max_evict_mib * (1 << 20) / kPageBytes;
@@ -91,6 +100,7 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
   } else {
     print_pass_table(report, std::cout);
   }
+  if (!prometheus_file.empty()) add_pass_to_textfile(prometheus_file, report);
   for (const auto& error : report.discovery_errors) std::cerr << "singleton: " << error << "\n";
   for (const VmReport& v : report.vms) {
     if (!v.error.empty()) std::cerr << "singleton: " << v.error << "\n";

@@ -121,7 +121,7 @@ TEST(GuestSnapshot, MemoryUnmappedMidSnapshotIsVanished) {
 }
 
 TEST(GuestSnapshot, UnprivilegedCallerGetsAnEnvironmentErrorNamingThePid) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to drop to another user";
+  if (geteuid() != 0) GTEST_FAIL() << "run as root: needs root to drop to another user";
   MemoryHolderProcess holder({.pages = 16});
   int report[2];
   ASSERT_EQ(pipe(report), 0);
@@ -151,7 +151,7 @@ TEST(GuestSnapshot, UnprivilegedCallerGetsAnEnvironmentErrorNamingThePid) {
 // A pinned read (process_vm_readv) of a page that is not exclusively owned makes the kernel copy
 // it ("unshare"); for KSM pages that undoes the merge. Shared pages must be read without a pin.
 TEST(GuestSnapshot, SharedPagesAreReadWithoutBeingUnshared) {
-  if (geteuid() != 0) GTEST_SKIP() << "PFNs in pagemap need root";
+  if (geteuid() != 0) GTEST_FAIL() << "run as root: PFNs in pagemap need root";
   MemoryHolderOptions options{.pages = 256, .seed = 12, .mergeable = true, .fork_sharer = true};
   MemoryHolderProcess holder(options);
   auto frames = [&] {

@@ -51,7 +51,7 @@ TEST(PagemapReader, MissingProcessIsAnErrorNamingThePid) {
 }
 
 TEST(Kpageflags, OwnAnonymousPageIsNeitherKsmNorZero) {
-  if (geteuid() != 0) GTEST_SKIP() << "kpageflags and PFNs need root";
+  if (geteuid() != 0) GTEST_FAIL() << "run as root: kpageflags and PFNs need root";
   auto* memory = static_cast<char*>(
       mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   memory[0] = 1;
@@ -67,7 +67,7 @@ TEST(Kpageflags, OwnAnonymousPageIsNeitherKsmNorZero) {
 }
 
 TEST(Kpageflags, ReadOnlyTouchedPageMapsTheZeroPage) {
-  if (geteuid() != 0) GTEST_SKIP() << "kpageflags and PFNs need root";
+  if (geteuid() != 0) GTEST_FAIL() << "run as root: kpageflags and PFNs need root";
   auto* memory = static_cast<volatile char*>(
       mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   madvise(const_cast<char*>(memory), kPageSize, MADV_NOHUGEPAGE);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,7 +31,7 @@ void expect_error(const CliRun& run, int rc, const std::string& says) {
 class CliErrorsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "these checks run the CLI as root and as nobody";
+    if (::geteuid() != 0) GTEST_FAIL() << "run as root: these checks run the CLI as root and as nobody";
     lock_ = std::filesystem::temp_directory_path() /
             ("singleton-cli-test-" + std::to_string(::getpid()) + ".lock");
     ::setenv("SINGLETON_LOCK_FILE", lock_.c_str(), 1);
@@ -147,6 +148,38 @@ TEST_F(CliErrorsTest, PagecacheJsonHasTheDocumentedKeysAndAddsNoPage) {
   EXPECT_EQ(first.at("hash").as_string().size(), 16u);
   EXPECT_TRUE(first.at("flags").is_array());
   EXPECT_EQ(cached(), before) << "pagecache --pages changed the cache it looked at";
+}
+
+}  // namespace
+}  // namespace singleton
+
+namespace singleton {
+namespace {
+
+// Not an error case, but the same harness: a real pass over this test process (its anonymous
+// memory holds a copy of the file's first 2 MiB) with --regions anon and --prometheus.
+TEST_F(CliErrorsTest, ScrubWithRegionsAnonEvictsAndWritesAPrometheusTextfile) {
+  constexpr size_t kCopy = 2 << 20;
+  testing::TempFile file(8 << 20, 7);
+  void* copy = ::mmap(nullptr, kCopy, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(copy, MAP_FAILED);
+  const int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_EQ(::pread(fd, copy, kCopy, 0), static_cast<ssize_t>(kCopy));
+  ::close(fd);
+  const std::string textfile = lock_.string() + ".prom";
+  const CliRun run = run_singleton("scrub --json --regions anon --pid " + self() + " --image " +
+                                   file.path() + " --prometheus " + textfile);
+  ::munmap(copy, kCopy);
+  ASSERT_EQ(run.rc, 0) << run.err;
+  const auto doc = run.json();
+  const auto& totals = doc.at("totals").as_object();
+  EXPECT_GE(testing::u64(totals, "double_cached_pages"), kCopy / 4096);
+  EXPECT_GT(testing::u64(totals, "evicted_pages"), 0u);
+  ASSERT_TRUE(std::filesystem::exists(textfile)) << "no textfile written";
+  ASSERT_EQ(std::system("command -v promtool >/dev/null"), 0)
+      << "promtool (Debian package prometheus) is needed to check the textfile";
+  EXPECT_EQ(std::system(("promtool check metrics < " + textfile).c_str()), 0);
+  std::filesystem::remove(textfile);
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ TEST(PageCacheViewFactory, ParsesBackendNamesAndRejectsOthers) {
 }
 
 TEST(PageCacheViewFactory, AutoFallsBackToMincoreAndSaysWhy) {
-  if (::geteuid() != 0) GTEST_SKIP() << "the mincore backend needs root";
+  if (::geteuid() != 0) GTEST_FAIL() << "run as root: the mincore backend needs root";
   if (std::filesystem::exists("/dev/singleton_pcache")) GTEST_SKIP() << "the module is loaded";
   const ChosenView chosen = make_page_cache_view(BackendChoice::kAuto);
   ASSERT_NE(chosen.view, nullptr);

@@ -45,7 +45,7 @@ Vm vm_on(const std::string& name, const std::string& image) {
 class ScrubImagesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "the mincore backend needs root";
+    if (::geteuid() != 0) GTEST_FAIL() << "run as root: the mincore backend needs root";
   }
   PassReport scrub(const std::vector<Vm>& vms, const std::vector<const PageIndex*>& indices,
                    bool evict = true, SharedPolicy policy = SharedPolicy::kAll,
