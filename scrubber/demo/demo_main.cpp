@@ -22,6 +22,7 @@ namespace {
 using singleton::guestkit::Guest;
 using singleton::guestkit::GuestOptions;
 using singleton::guestkit::ScratchDir;
+using singleton::guestkit::shell_output;
 using singleton::guestkit::drop_from_host_cache;
 
 std::string singleton_bin;
@@ -33,17 +34,6 @@ int run(const std::string& command) {
   std::fflush(stdout);
   const int status = std::system(command.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-std::string output(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
-  ::pclose(pipe);
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
 }
 
 int demo() {
@@ -94,7 +84,7 @@ int demo() {
                           " --pid " + std::to_string(b.qemu_pid()) + " --image " + disk_b;
 
   auto cached_pages = [&](const std::string& path) {
-    const auto doc = boost::json::parse(output(singleton_bin + " pagecache --json " + path));
+    const auto doc = boost::json::parse(shell_output(singleton_bin + " pagecache --json " + path));
     return boost::json::value_to<uint64_t>(
         doc.at("files").as_array().at(0).as_object().at("cached_pages"));
   };
@@ -122,7 +112,7 @@ int demo() {
   int bad = 0;
   std::string want;
   for (const auto& [name, mib] : files) {
-    want += output("sha256sum '" + (dir / ("data/" + name)) + "' | cut -c1-16") + ",";
+    want += shell_output("sha256sum '" + (dir / ("data/" + name)) + "' | cut -c1-16") + ",";
   }
   for (const auto* result : {&ra, &rb}) {
     const auto it = result->results.find("sums");

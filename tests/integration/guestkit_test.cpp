@@ -114,16 +114,6 @@ TEST(GuestTimeout, HangingGuestIsKilledAndTheErrorShowsTheConsoleTail) {
 namespace singleton::guestkit {
 namespace {
 
-std::string sha256_of(const std::string& path) {
-  FILE* p = popen(("sha256sum '" + path + "'").c_str(), "r");
-  char buf[65] = {0};
-  if (p) {
-    if (fread(buf, 1, 64, p) != 64) buf[0] = 0;
-    pclose(p);
-  }
-  return buf;
-}
-
 TEST(GuestImages, TwoGuestsReadOneBackingFileThroughTheirOwnQcow2Overlays) {
   ScratchDir dir("overlay");
   std::filesystem::create_directories(dir / "data");
@@ -141,7 +131,7 @@ TEST(GuestImages, TwoGuestsReadOneBackingFileThroughTheirOwnQcow2Overlays) {
     opt.script = script;
     guests.push_back(std::make_unique<Guest>(opt));
   }
-  const std::string expected = sha256_of(dir / "data/shared");
+  const std::string expected = shell_output("sha256sum '" + (dir / "data/shared") + "' | cut -d' ' -f1");
   for (auto& g : guests) {
     const GuestResult r = g->wait();
     EXPECT_EQ(r.rc, 0) << r.output;

@@ -13,5 +13,5 @@ gtest_discover_tests(scrubber_unit_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS 
 add_executable(scrubber_cli_tests ${CMAKE_CURRENT_LIST_DIR}/scrubber/cli_errors_test.cpp)
 target_compile_definitions(scrubber_cli_tests PRIVATE SINGLETON_BIN="$<TARGET_FILE:singleton>")
 add_dependencies(scrubber_cli_tests singleton)
-target_link_libraries(scrubber_cli_tests PRIVATE Boost::json GTest::gtest_main)
+target_link_libraries(scrubber_cli_tests PRIVATE singleton_guestkit Boost::json GTest::gtest_main)
 gtest_discover_tests(scrubber_cli_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)

@@ -69,6 +69,18 @@ void write_random_file(const std::string& path, uint64_t bytes, uint64_t seed) {
   if (!out) throw std::runtime_error("cannot write " + path);
 }
 
+std::string shell_output(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  pclose(pipe);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
 void make_image(const std::string& dir, const std::string& out, const std::string& format) {
   run_output(std::string(SG_KIT_SOURCE_DIR) + "/make-image --dir '" + dir + "' --out '" + out +
              "' --format " + format);

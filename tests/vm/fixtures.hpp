@@ -27,6 +27,9 @@ class ScratchDir {
 // Writes `bytes` of pseudo-random data (reproducible from `seed`; no two 4 KiB pages equal).
 void write_random_file(const std::string& path, uint64_t bytes, uint64_t seed);
 
+// stdout of a shell command, trailing newlines removed ("" when it cannot run).
+std::string shell_output(const std::string& command);
+
 // tests/vm/make-image: an ext4 (4 KiB blocks) image of `dir`, raw or qcow2.
 void make_image(const std::string& dir, const std::string& out, const std::string& format = "raw");
 // A qcow2 overlay on `backing`.

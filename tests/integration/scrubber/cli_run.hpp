@@ -10,6 +10,8 @@
 #include <sstream>
 #include <string>
 
+#include "tests/vm/fixtures.hpp"
+
 namespace singleton::testing {
 
 struct CliRun {
@@ -45,17 +47,7 @@ inline CliRun run_singleton(const std::string& args, const std::string& prefix =
   return run;
 }
 
-// stdout of a shell command.
-inline std::string shell_output(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
-  ::pclose(pipe);
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
+using guestkit::shell_output;  // stdout of a shell command (tests/vm/fixtures.hpp)
 
 inline uint64_t u64(const boost::json::object& o, const char* key) {
   return boost::json::value_to<uint64_t>(o.at(key));
