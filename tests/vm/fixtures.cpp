@@ -57,6 +57,15 @@ ScratchDir::~ScratchDir() {
   if (!std::getenv("SG_KEEP_GUESTS")) fs::remove_all(path_, ec);
 }
 
+std::string kit_problem() {
+  if (geteuid() != 0) return "integration tests need root";
+  if (!fs::exists(kit_dir() + "/kernel-6.1/vmlinuz")) {
+    return "guest kit not built in " + kit_dir() +
+           " (run: make guest-kit, or tests/vm/build-kit BUILD/vm)";
+  }
+  return "";
+}
+
 void write_random_file(const std::string& path, uint64_t bytes, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::ofstream out(path, std::ios::binary);

@@ -24,6 +24,9 @@ class ScratchDir {
   std::string path_;
 };
 
+// Why real-guest tests cannot run here ("" when they can): not root, or the kit not built.
+std::string kit_problem();
+
 // Writes `bytes` of pseudo-random data (reproducible from `seed`; no two 4 KiB pages equal).
 void write_random_file(const std::string& path, uint64_t bytes, uint64_t seed);
 

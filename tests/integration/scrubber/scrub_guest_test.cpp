@@ -27,6 +27,7 @@ using guestkit::Guest;
 using guestkit::GuestOptions;
 using guestkit::ScratchDir;
 using guestkit::drop_from_host_cache;
+using guestkit::kit_problem;
 using guestkit::host_read_pages;
 using testing::run_singleton;
 using testing::u64;
@@ -62,16 +63,6 @@ std::vector<bool> resident_pages(const std::string& path) {
 
 std::string sha256(const std::string& path) {
   return testing::shell_output("sha256sum '" + path + "' | cut -d' ' -f1");
-}
-
-std::string kit_problem() {
-  if (::geteuid() != 0) return "integration tests need root";
-  if (!std::filesystem::exists(guestkit::kit_dir() + "/kernel-6.1/vmlinuz")) {
-    return "guest kit not built in " + guestkit::kit_dir() +
-           " (run: make guest-kit, or "
-           "tests/vm/build-kit BUILD/vm)";
-  }
-  return "";
 }
 
 class ScrubGuestTest : public ::testing::Test {

@@ -26,20 +26,12 @@ using guestkit::Guest;
 using guestkit::GuestOptions;
 using guestkit::ScratchDir;
 using guestkit::drop_from_host_cache;
+using guestkit::kit_problem;
 using guestkit::host_read_pages;
 using testing::WatchProcess;
 using namespace std::chrono_literals;
 
 constexpr uint64_t kMiB = 1 << 20;
-
-std::string kit_problem() {
-  if (::geteuid() != 0) return "integration tests need root";
-  if (!std::filesystem::exists(guestkit::kit_dir() + "/kernel-6.1/vmlinuz")) {
-    return "guest kit not built in " + guestkit::kit_dir() +
-           " (run: make guest-kit, or tests/vm/build-kit BUILD/vm)";
-  }
-  return "";
-}
 
 // True when some process holds an flock on `path` (we could not take it without waiting).
 bool lock_held(const std::string& path) {
