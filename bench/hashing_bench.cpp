@@ -4,7 +4,7 @@
 // - the checks around a hash: is the page all zeros (zero pages are not indexed), and a byte
 //   comparison of a match (what "verify bytes where it is cheap" costs);
 // - a page-hash set: insert and lookup of 64-bit hashes in boost::unordered_flat_set (the
-//   "flat hash set, a few bytes per page" of ARCHITECTURE.md), a sorted vector with binary
+//   first design's "flat hash set, a few bytes per page"), a sorted vector with binary
 //   search, and std::unordered_set (node-based, for contrast).
 #include <benchmark/benchmark.h>
 #include <xxhash.h>

@@ -17,7 +17,12 @@ inline constexpr const char* kSharedPolicyHelp =
     "  --shared-policy all (default) evicts a page only when EVERY VM attached to the image\n"
     "    holds its content: the host copy still serves the VMs that lack it, and one tenant's\n"
     "    memory never decides what another tenant has to wait for (no cross-VM timing signal).\n"
+    "    What `all` still allows: a VM learns nothing from a page it does not hold; when every\n"
+    "    VM on the image holds a block, each of them sees the next one's read of it go to disk\n"
+    "    (the same as if the host had evicted it under memory pressure).\n"
     "  --shared-policy any evicts when ONE attached VM holds it: a smaller host cache, at the\n"
-    "    cost of disk re-reads by the others.\n";
+    "    cost of disk re-reads by the others. SINGLE-TENANT HOSTS ONLY: a guest that reads (or\n"
+    "    merely holds) a shared base image's content evicts it for every tenant, so one\n"
+    "    tenant's memory decides what the others wait for, and can time their reads.\n";
 
 }  // namespace singleton

@@ -9,6 +9,7 @@
 
 #include "kmod/include/uapi/singleton_pcache.h"
 #include "scrubber/cachestat.hpp"
+#include "scrubber/eviction_audit.hpp"
 #include "scrubber/page_cache_backends.hpp"
 #include "snapshot/error.hpp"
 
@@ -177,6 +178,11 @@ EvictResult KmodPageCacheView::evict(const ReadOnlyFile& file, std::span<const P
     args.fd = file.fd();
     args.nr_ranges = n;
     args.ranges = reinterpret_cast<uintptr_t>(first);
+    if (audit_ != nullptr) {
+      for (uint32_t k = 0; k < n; ++k) {
+        audit_->record(file, first[k].start, first[k].nr_pages, "kmod_evict");
+      }
+    }
     if (::ioctl(dev_.get(), SG_PCACHE_IOC_EVICT, &args) != 0) return errno;
     const uint64_t kept = args.skipped_dirty + args.skipped_writeback + args.skipped_mapped +
                           args.skipped_locked + args.skipped_partial + args.skipped_shmem +

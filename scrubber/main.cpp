@@ -36,7 +36,7 @@ constexpr const char* kUsage =
     "  --connect URI, --backend auto|kmod|mincore, --shared-policy all|any, --max-evict MIB\n"
     "\n"
     "Only whole folios whose every page a guest holds are evicted; dirty, writeback, locked\n"
-    "and mapped pages never are. One pass at a time per host (a lock in /run/lock).\n"
+    "and mapped pages never are. One pass at a time per host (a lock in /run/singleton).\n"
     "\n";
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "scrubber/cachestat.hpp"
+#include "scrubber/eviction_audit.hpp"
 #include "scrubber/file_mapping.hpp"
 #include "scrubber/folio_extents.hpp"
 #include "scrubber/sigbus_guard.hpp"
@@ -155,6 +156,7 @@ EvictResult MincorePageCacheView::evict(const ReadOnlyFile& file,
       result.skipped.writeback += before.cached_pages - dirty;
       return true;
     }
+    if (audit_ != nullptr) audit_->record(file, range.first, range.count, "fadvise");
     const int err =
         ::posix_fadvise(file.fd(), static_cast<off_t>(range.first * kPageBytes),
                         static_cast<off_t>(range.count * kPageBytes), POSIX_FADV_DONTNEED);

@@ -1,6 +1,6 @@
 // The userspace PageCacheView: works on any kernel, needs root (pagemap PFNs, kpageflags).
 //
-// How it looks without touching what it looks at (see /work/shared/ENVIRONMENT.md):
+// How it looks without touching what it looks at (README.md, "Kernel facts"):
 // - pread() of cached pages can start readahead; a MADV_RANDOM mapping + mincore() + reading
 //   through the mapping adds no page (measured), so pages are read only through such a mapping
 //   and only where mincore() said they are cached;

@@ -13,6 +13,8 @@
 
 namespace singleton {
 
+class EvictionAudit;
+
 // Bytes per page of the view (snapshot/ names the same number kPageSize, as a size_t).
 inline constexpr uint64_t kPageBytes = 4096;
 
@@ -113,6 +115,13 @@ class PageCacheView {
   // dirty and writeback pages are never evicted, nor written back on our account.
   // The result is measured after eviction, not assumed.
   virtual EvictResult evict(const ReadOnlyFile& file, std::span<const PageRange> ranges) = 0;
+
+  // Every range evict() hands to the kernel is first recorded in `audit` (nullptr: none).
+  // The audit must outlive the view's use.
+  void set_audit(EvictionAudit* audit) { audit_ = audit; }
+
+ protected:
+  EvictionAudit* audit_ = nullptr;
 };
 
 // Which backend `--backend` asks for.

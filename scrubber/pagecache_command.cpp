@@ -9,6 +9,7 @@
 
 #include "scrubber/cli_text.hpp"
 #include "scrubber/page_cache_view.hpp"
+#include "snapshot/capabilities.hpp"
 #include "snapshot/error.hpp"
 
 namespace singleton {
@@ -58,10 +59,7 @@ int run_pagecache_command(const std::vector<std::string>& args) {
   // Open every file first: a missing one is a usage error before any output.
   std::vector<ReadOnlyFile> opened;
   for (const std::string& path : files) opened.emplace_back(path);
-  if (::geteuid() != 0) {
-    throw Error(ExitCode::kEnvironment,
-                "pagecache must run as root (page frames and flags are root-only)");
-  }
+  require_capabilities("pagecache", {kCapSysAdmin, kCapDacReadSearch});
   ChosenView view = make_page_cache_view(choice);
 
   boost::json::array out_files;

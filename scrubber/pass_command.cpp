@@ -4,8 +4,10 @@
 
 #include <boost/program_options.hpp>
 #include <iostream>
+#include <optional>
 
 #include "scrubber/cli_text.hpp"
+#include "scrubber/eviction_audit.hpp"
 #include "scrubber/metrics/pass_textfile.hpp"
 #include "scrubber/page_cache_view.hpp"
 #include "scrubber/pass_lock.hpp"
@@ -13,6 +15,7 @@
 #include "scrubber/progress_line.hpp"
 #include "scrubber/scrub_pass.hpp"
 #include "scrubber/vm_selection.hpp"
+#include "snapshot/capabilities.hpp"
 #include "snapshot/error.hpp"
 #include "snapshot/smaps.hpp"
 
@@ -43,6 +46,7 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
   uint64_t max_evict_mib = 0;
   std::string prometheus_file;
   std::string regions = "mergeable";
+  std::string audit_file;
   options.add_options()("help,h", "this help")("json", "print the report as JSON")(
       "vm", po::value(&selection.names)->composing(), "libvirt domain name (repeatable)")(
       "pid", po::value(&selection.pids)->composing(), "QEMU process id (with --image; repeatable)")(
@@ -56,7 +60,9 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
       "regions", po::value(&regions)->default_value("mergeable"),
       "guest RAM is: mergeable (KSM-tracked VMAs, QEMU) | anon (VMMs that do not mark it)")(
       "prometheus", po::value(&prometheus_file),
-      "after the pass, add its metrics to this node_exporter textfile (rewritten atomically)");
+      "after the pass, add its metrics to this node_exporter textfile (rewritten atomically)")(
+      "audit", po::value(&audit_file),
+      "append every range handed to the kernel for eviction to FILE (JSON lines)");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(options).run(), vm);
@@ -77,16 +83,17 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
     if (max_evict_mib == 0) throw Error(ExitCode::kUsage, "--max-evict must be at least 1 MiB");
     pass.max_evict_pages = max_evict_mib * (1 << 20) / kPageBytes;
   }
-  if (::geteuid() != 0) {
-    throw Error(ExitCode::kEnvironment,
-                std::string(name) +
-                    " must run as root (it reads guest memory and the host page cache's frames)");
-  }
+  require_capabilities(name, {kCapSysPtrace, kCapSysAdmin, kCapDacReadSearch});
   const PassLock lock;
   const VmSelection selected = select_vms(selection);
   for (const auto& warning : selected.warnings)
     std::cerr << "singleton: warning: " << warning << "\n";
   ChosenView view = make_page_cache_view(choice);
+  std::optional<EvictionAudit> audit;
+  if (!audit_file.empty()) {
+    audit.emplace(audit_file);
+    view.view->set_audit(&*audit);
+  }
 
   ProgressLine progress(!vm.count("json"));
   pass.on_progress = [&](const PassProgress& p) { progress.show(progress_text(p)); };

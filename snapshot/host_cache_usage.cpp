@@ -34,7 +34,7 @@ class Mapping {
 };
 
 // Note: mincore reports every page resident to callers without write access who do not own the
-// file (ENVIRONMENT.md); as root that does not apply.
+// file (README.md, "Kernel facts"); as root that does not apply.
 HostCacheUsage mincore_usage(int fd, const std::string& path) {
   struct stat st;
   if (::fstat(fd, &st) != 0) throw_errno("stat " + path);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "snapshot/error.hpp"
+#include "snapshot/small_file.hpp"
 #include "snapshot/unique_fd.hpp"
 
 namespace singleton {
@@ -50,11 +51,12 @@ void write_file_atomically(const std::string& path, const std::string& content) 
 }
 
 std::string read_file_if_exists(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return "";
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  try {
+    const auto file = read_small_regular_file(path, 1 << 20);
+    return file ? file->text : "";
+  } catch (const Error&) {
+    return "";
+  }
 }
 
 }  // namespace singleton

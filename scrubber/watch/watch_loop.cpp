@@ -17,6 +17,7 @@
 #include "scrubber/watch/guest_io_counter.hpp"
 #include "scrubber/watch/pass_log_line.hpp"
 #include "scrubber/watch/watch_signals.hpp"
+#include "snapshot/capabilities.hpp"
 #include "snapshot/discovery.hpp"
 #include "snapshot/error.hpp"
 #include "snapshot/guest_snapshot.hpp"
@@ -95,10 +96,7 @@ WatchLoop::WatchLoop(WatchOptions options, std::function<WatchOptions()> reload,
     : reload_(std::move(reload)),
       log_(log),
       budget_(budget_fraction(options, PressureLevel::kNone), kBurstSeconds) {
-  if (::geteuid() != 0) {
-    throw Error(ExitCode::kEnvironment,
-                "watch must run as root (it reads guest memory and the host page cache's frames)");
-  }
+  require_capabilities("watch", {kCapSysPtrace, kCapSysAdmin, kCapDacReadSearch});
   apply_options(options, true);
 }
 
@@ -111,6 +109,7 @@ void WatchLoop::say(int level, const std::string& line) {
 void WatchLoop::apply_options(const WatchOptions& options, bool first) {
   const bool backend_changed = first || options.backend != options_.backend;
   const bool listen_changed = first || options.metrics_listen != options_.metrics_listen;
+  const bool audit_changed = first || options.audit_path != options_.audit_path;
   if (first || options.vm_patterns != options_.vm_patterns || options.pids != options_.pids ||
       options.images != options_.images || options.connect_uri != options_.connect_uri) {
     rediscover_now_ = true;
@@ -126,6 +125,10 @@ void WatchLoop::apply_options(const WatchOptions& options, bool first) {
     view = std::move(chosen.view);
     note = chosen.note;
   }
+  std::unique_ptr<EvictionAudit> audit;
+  if (audit_changed && !options.audit_path.empty()) {
+    audit = std::make_unique<EvictionAudit>(options.audit_path);
+  }
   std::unique_ptr<MetricsHttpServer> server;
   if (listen_changed && !options.metrics_listen.empty()) {
     server = std::make_unique<MetricsHttpServer>(options.metrics_listen);
@@ -133,6 +136,12 @@ void WatchLoop::apply_options(const WatchOptions& options, bool first) {
   // Nothing above threw: the new options take effect as a whole.
   options_ = options;
   if (view) view_ = std::move(view);
+  if (audit_changed) {
+    view_->set_audit(audit.get());
+    audit_ = std::move(audit);
+  } else {
+    view_->set_audit(audit_.get());  // a new view keeps the audit
+  }
   if (listen_changed) server_ = std::move(server);
   if (!note.empty()) say(1, note);
   budget_.set_fraction(budget_fraction(options_, pressure_.level));

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "scrubber/eviction_audit.hpp"
 #include "scrubber/image_set.hpp"
 #include "scrubber/metrics/scrub_metrics.hpp"
 #include "scrubber/page_cache_view.hpp"
@@ -51,7 +52,7 @@ class WatchLoop {
  private:
   struct TrackedVm {
     Vm vm;
-    std::optional<PageIndex> index;  // the last complete snapshot
+    std::optional<PageIndex> index;     // the last complete snapshot
     std::optional<ProcessReads> reads;  // the VMM's read counters at the last tick
     uint64_t read_since_snapshot = 0;   // guest_read_bytes since its last snapshot began
     bool needs_snapshot = true;
@@ -80,6 +81,8 @@ class WatchLoop {
   WatchOptions options_;
   std::function<WatchOptions()> reload_;
   std::ostream& log_;
+  // Declared before view_: the view holds a pointer to it.
+  std::unique_ptr<EvictionAudit> audit_;
   std::unique_ptr<PageCacheView> view_;
   std::unique_ptr<MetricsHttpServer> server_;
   std::vector<TrackedVm> vms_;

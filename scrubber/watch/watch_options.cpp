@@ -108,6 +108,8 @@ WatchCommandLine parse_watch_command_line(const std::vector<std::string>& args) 
         check_loopback_listen_address(v);
       })),
       "serve GET /metrics on this loopback ADDR:PORT (e.g. 127.0.0.1:9477)")(
+      "audit", po::value(&o.audit_path),
+      "append every range handed to the kernel for eviction to FILE (JSON lines)")(
       "quiet,q", "errors only (no line per pass)")(
       "verbose,v", "also the triggers of each pass and discovery warnings");
 

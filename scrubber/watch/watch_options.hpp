@@ -24,6 +24,7 @@ struct WatchOptions {
   double discover_interval_seconds = 5;   // how often VMs are looked for
   std::string prometheus_path;            // --prometheus FILE ("" = none)
   std::string metrics_listen;             // --metrics-listen ADDR:PORT ("" = none)
+  std::string audit_path;                 // --audit FILE: every evicted range ("" = none)
   int verbosity = 1;                      // 0 --quiet, 1 default, 2 --verbose
   bool once = false;                      // one full pass, then exit (cron, timers)
   bool json = false;                      // also each pass's report as one JSON line on stdout
