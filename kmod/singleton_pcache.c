@@ -42,27 +42,37 @@
 /* The last index a range may reach; keeps "end + 1" from wrapping. */
 #define SG_MAX_INDEX ((pgoff_t)ULONG_MAX - 1)
 
-static int sg_copy_args_in(void *karg, size_t ksize, unsigned long uarg)
+/*
+ * Copy in an argument struct (kmod/ABI.md): its leading __u32 size, not the
+ * size bits of the ioctl number, says how long the caller's struct is. From
+ * ksize (the v1 size) up to SG_MAX_ARG_SIZE; bytes past ksize must be zero
+ * (copy_struct_from_user(): -E2BIG otherwise). *usize is the size checked.
+ */
+static int sg_copy_args_in(void *karg, size_t ksize, unsigned long uarg,
+			   u32 *usize)
 {
 	const void __user *up = (const void __user *)uarg;
-	u32 usize;
+	u32 size;
 
 	if (!uarg)
 		return -EFAULT;
 	if (!IS_ALIGNED(uarg, 8))
 		return -EINVAL;
-	if (get_user(usize, (const u32 __user *)up))
+	if (get_user(size, (const u32 __user *)up))
 		return -EFAULT;
-	if (usize < ksize)
+	if (size < ksize)
 		return -EINVAL;
-	if (usize > SG_MAX_ARG_SIZE)
+	if (size > SG_MAX_ARG_SIZE)
 		return -E2BIG;
-	return copy_struct_from_user(karg, ksize, up, usize);
+	*usize = size;
+	return copy_struct_from_user(karg, ksize, up, size);
 }
 
-static int sg_copy_args_out(unsigned long uarg, const void *karg, size_t ksize)
+/* Copy out no more than the caller's struct holds. */
+static int sg_copy_args_out(unsigned long uarg, const void *karg, size_t ksize,
+			    u32 usize)
 {
-	if (copy_to_user((void __user *)uarg, karg, ksize))
+	if (copy_to_user((void __user *)uarg, karg, min_t(size_t, ksize, usize)))
 		return -EFAULT;
 	return 0;
 }
@@ -191,9 +201,10 @@ static u64 sg_hash_page(struct folio *folio, pgoff_t index)
 static long sg_ioc_version(unsigned long uarg)
 {
 	struct sg_pcache_version v;
+	u32 usize;
 	int err;
 
-	err = sg_copy_args_in(&v, sizeof(v), uarg);
+	err = sg_copy_args_in(&v, sizeof(v), uarg, &usize);
 	if (err)
 		return err;
 	v.abi_major = SG_PCACHE_ABI_MAJOR;
@@ -206,7 +217,7 @@ static long sg_ioc_version(unsigned long uarg)
 	v.max_evict_ranges = SG_PCACHE_MAX_EVICT_RANGES;
 	v.max_inode_entries = SG_PCACHE_MAX_INODE_ENTRIES;
 	v.reserved = 0;
-	return sg_copy_args_out(uarg, &v, sizeof(v));
+	return sg_copy_args_out(uarg, &v, sizeof(v), usize);
 }
 
 static long sg_ioc_file_pages(unsigned long uarg)
@@ -220,9 +231,10 @@ static long sg_ioc_file_pages(unsigned long uarg)
 	pgoff_t pos, index;
 	u32 n = 0, staged = 0;
 	bool done = false, full = false;
+	u32 usize;
 	long err;
 
-	err = sg_copy_args_in(&a, sizeof(a), uarg);
+	err = sg_copy_args_in(&a, sizeof(a), uarg, &usize);
 	if (err)
 		return err;
 	if (a.flags & ~SG_PCACHE_WANT_HASH)
@@ -314,7 +326,7 @@ static long sg_ioc_file_pages(unsigned long uarg)
 	a.next_index = pos;
 	a.nr_entries = n;
 	a.status = done ? SG_PCACHE_STATUS_DONE : 0;
-	err = sg_copy_args_out(uarg, &a, sizeof(a));
+	err = sg_copy_args_out(uarg, &a, sizeof(a), usize);
 
 out_free:
 	kfree(stage);
@@ -410,10 +422,10 @@ static long sg_ioc_evict(unsigned long uarg)
 	struct file *file;
 	pgoff_t eof_pages;
 	bool shmem;
-	u32 i;
+	u32 i, usize;
 	long err;
 
-	err = sg_copy_args_in(&a, sizeof(a), uarg);
+	err = sg_copy_args_in(&a, sizeof(a), uarg, &usize);
 	if (err)
 		return err;
 	if (a.reserved)
@@ -467,7 +479,7 @@ static long sg_ioc_evict(unsigned long uarg)
 		if (err)
 			goto out_free;
 	}
-	err = sg_copy_args_out(uarg, &a, sizeof(a));
+	err = sg_copy_args_out(uarg, &a, sizeof(a), usize);
 
 out_free:
 	kvfree(ranges);
@@ -589,9 +601,10 @@ static long sg_ioc_list_inodes(unsigned long uarg)
 	struct file *file;
 	struct inode *inode;
 	u64 total = 0, greater = 0;
+	u32 usize;
 	long err;
 
-	err = sg_copy_args_in(&a, sizeof(a), uarg);
+	err = sg_copy_args_in(&a, sizeof(a), uarg, &usize);
 	if (err)
 		return err;
 	if (a.reserved)
@@ -630,7 +643,7 @@ static long sg_ioc_list_inodes(unsigned long uarg)
 	a.status = greater <= heap.cap ? SG_PCACHE_STATUS_DONE : 0;
 	if (heap.nr)
 		a.cursor = heap.e[heap.nr - 1].ino;
-	err = sg_copy_args_out(uarg, &a, sizeof(a));
+	err = sg_copy_args_out(uarg, &a, sizeof(a), usize);
 
 out_free:
 	kvfree(heap.e);
@@ -639,20 +652,29 @@ out_fput:
 	return err;
 }
 
+/*
+ * An ioctl is its magic, number and direction: the size bits of the number
+ * follow whatever struct the caller was compiled with and are ignored (the
+ * struct's own size field is checked instead), so a grown struct still
+ * reaches its handler.
+ */
 static long sg_pcache_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
+	if (_IOC_TYPE(cmd) != SG_PCACHE_IOC_MAGIC ||
+	    _IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE))
+		return -ENOTTY;
 
-	switch (cmd) {
-	case SG_PCACHE_IOC_VERSION:
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(SG_PCACHE_IOC_VERSION):
 		return sg_ioc_version(arg);
-	case SG_PCACHE_IOC_FILE_PAGES:
+	case _IOC_NR(SG_PCACHE_IOC_FILE_PAGES):
 		return sg_ioc_file_pages(arg);
-	case SG_PCACHE_IOC_EVICT:
+	case _IOC_NR(SG_PCACHE_IOC_EVICT):
 		return sg_ioc_evict(arg);
-	case SG_PCACHE_IOC_LIST_INODES:
+	case _IOC_NR(SG_PCACHE_IOC_LIST_INODES):
 		return sg_ioc_list_inodes(arg);
 	default:
 		return -ENOTTY;

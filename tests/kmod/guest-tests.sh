@@ -1,6 +1,7 @@
 # In-guest tests of singleton_pcache (busybox sh, root). Run by tests/kmod/run-guest-tests via
 # sg-guest: /payload/ko/singleton_pcache.ko, /payload/bin/sg_pcache_test, disks /dev/sg/ext4 and
-# /dev/sg/xfs (empty filesystems), optionally /payload/bin/singleton (the scrubber CLI).
+# /dev/sg/xfs (empty filesystems), /payload/bin/sg_backend_agree and /payload/bin/singleton (the
+# scrubber CLI): a missing binary fails its steps (nothing is skipped).
 # Logs "=== STEP" / "--- ok STEP" / "--- FAILED STEP" to /dev/sg/results (an ext4 disk the host
 # reads back with debugfs), with the whole kernel log (dmesg.txt); the console keeps the kernel's
 # own urgent messages (an oops reaches the host even if this script dies) and one summary line.
@@ -73,18 +74,24 @@ step listinodes-xfs $T listinodes /mnt/xfs xfs
 step listinodes-tmpfs $T listinodes /mnt/tmp tmpfs
 step listinodes-tmpfs-huge $T listinodes /mnt/huge tmpfs-huge
 step badinput $T badinput /mnt/ext4
+step abi $T abi /mnt/ext4
 step fuzz $T fuzz ${SG_FUZZ_IOCTLS:-100000} /mnt/ext4 /mnt/xfs /mnt/tmp /mnt/huge
 step dirtysafety-ext4 $T dirtysafety /mnt/ext4 ext4 10
 step dirtysafety-xfs $T dirtysafety /mnt/xfs xfs 10
 step stress $T stress ${SG_STRESS_SECONDS:-30} /mnt/ext4 /mnt/xfs /mnt/huge
 
-# The scrubber's two backends agree page for page (when the CLI was bundled).
+# The scrubber's two backends agree page for page. The CMake build always bundles the agree
+# binary: without it the test fails (a skip would hide a broken payload).
+no_agree_bin() {
+	echo "/payload/bin/sg_backend_agree missing from the payload (run-guest-tests --agree-bin)"
+	return 1
+}
 if [ -x /payload/bin/sg_backend_agree ]; then
 	for d in ext4 xfs tmp huge; do
 		step backends-agree-$d /payload/bin/sg_backend_agree /mnt/$d
 	done
 else
-	echo "=== backends-agree: SKIPPED (no scrubber kmod backend in the payload)"
+	step backends-agree no_agree_bin
 fi
 
 # The CLI with each backend (`auto` must say it uses kmod).
@@ -98,8 +105,14 @@ cli_pagecache() {
 		head -c 300 /tmp/pc.$b; echo
 	done
 }
+no_singleton_bin() {
+	echo "/payload/bin/singleton missing from the payload (run-guest-tests --singleton-bin)"
+	return 1
+}
 if [ -x /payload/bin/singleton ]; then
 	step cli-pagecache cli_pagecache
+else
+	step cli-pagecache no_singleton_bin
 fi
 
 unload() {

@@ -13,13 +13,9 @@ target_link_libraries(sg_pcache_test PRIVATE ${SG_XXHASH_STATIC} Threads::Thread
 # The scrubber's two PageCacheView backends compared inside the guest (bundled with its libraries).
 add_executable(sg_backend_agree ${CMAKE_CURRENT_LIST_DIR}/backend_agree.cpp)
 target_link_libraries(sg_backend_agree PRIVATE singleton_scrubber)
-set(sg_kmod_agree_args)
-if(TARGET sg_backend_agree)
-  set(sg_kmod_agree_args --agree-bin $<TARGET_FILE:sg_backend_agree>)
-endif()
-if(TARGET singleton)
-  list(APPEND sg_kmod_agree_args --singleton-bin $<TARGET_FILE:singleton>)
-endif()
+# Both always go into the payload: the guest script fails the steps whose binary is missing.
+set(sg_kmod_agree_args --agree-bin $<TARGET_FILE:sg_backend_agree>
+                       --singleton-bin $<TARGET_FILE:singleton>)
 foreach(line 6.1 6.12)
   add_test(NAME kmod_guest_${line}
            COMMAND ${CMAKE_CURRENT_LIST_DIR}/run-guest-tests --kernel ${line}

@@ -11,7 +11,10 @@
  *   caller was compiled with). The module accepts any size from the v1 size
  *   up to 4096 bytes; bytes it does not know must be zero (else -E2BIG).
  *   Smaller than the v1 size: -EINVAL.
- * - ioctl numbers are frozen: a struct that grows keeps its v1 number.
+ * - An ioctl is its magic, number and direction (frozen); the module ignores
+ *   the size bits of the number (a grown struct may use the v1 number or
+ *   _IOWR() of the grown struct): the size field alone counts. The module
+ *   writes back at most `size` bytes.
  * - Pointers (the argument and every array) must be 8-byte aligned: -EINVAL.
  * - Every ioctl needs CAP_SYS_ADMIN (-EPERM); the device is 0600.
  * - Page indices and counts are in 4 KiB pages (PAGE_SIZE on x86-64).
