@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cerrno>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -123,7 +124,7 @@ struct OutsideReclaim {
       const std::string state = read_word(kd.path() / "state");
       if (state != "on")
         continue;
-      { std::ofstream(kd.path() / "state") << "update_schemes_stats"; }
+      refresh_damon_stats(kd.path() / "state");
       for (const auto &ctx :
            fs::directory_iterator(kd.path() / "contexts", ec)) {
         if (!ctx.is_directory())
