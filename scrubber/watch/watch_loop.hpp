@@ -51,7 +51,7 @@ class WatchLoop {
  private:
   struct TrackedVm {
     Vm vm;
-    std::optional<PageIndex> index;  // the last complete snapshot
+    std::optional<PageIndex> index;     // the last complete snapshot
     std::optional<ProcessReads> reads;  // the VMM's read counters at the last tick
     uint64_t read_since_snapshot = 0;   // guest_read_bytes since its last snapshot began
     bool needs_snapshot = true;
@@ -74,7 +74,10 @@ class WatchLoop {
   StepChoice choose_step(bool sweep) const;
   // Returns false when the pass lock is held by another singleton.
   bool run_step(const StepChoice& choice, bool blocking_lock, int* exit_code);
+  // After a pass: to the /metrics server and the --prometheus file.
   void publish_metrics();
+  // The metrics with the watcher's own state (CPU, budget, pressure) as of now.
+  std::string watch_metrics_text();
   void say(int level, const std::string& line);
 
   WatchOptions options_;

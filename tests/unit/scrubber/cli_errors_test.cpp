@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "tests/integration/scrubber/cli_run.hpp"
 #include "tests/unit/scrubber/temp_file.hpp"
@@ -31,7 +32,8 @@ void expect_error(const CliRun& run, int rc, const std::string& says) {
 class CliErrorsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_FAIL() << "run as root: these checks run the CLI as root and as nobody";
+    if (::geteuid() != 0)
+      GTEST_FAIL() << "run as root: these checks run the CLI as root and as nobody";
     lock_ = std::filesystem::temp_directory_path() /
             ("singleton-cli-test-" + std::to_string(::getpid()) + ".lock");
     ::setenv("SINGLETON_LOCK_FILE", lock_.c_str(), 1);
@@ -98,6 +100,53 @@ TEST_F(CliErrorsTest, UnknownOptionsAndValuesAreUsageErrors) {
   expect_error(run_singleton("scan --image /etc/hostname"), 2, "--image needs --pid");
   expect_error(run_singleton("defrag"), 2, "unknown command");
   expect_error(run_singleton("pagecache /nonexistent/file"), 2, "/nonexistent/file");
+}
+
+// Every numeric option of every command, through the real binary: a negative, non-numeric,
+// trailing-garbage, NaN/inf or out-of-range value is exit 2 with one line naming the option and
+// its range (no wrap-around of -1 to 2^64-1). `timeout`: a watch that wrongly accepted would run.
+TEST_F(CliErrorsTest, BadNumericOptionValuesAreUsageErrorsNamingTheRange) {
+  const std::string env = "timeout 20 env SINGLETON_CONFIG=/nonexistent/singleton.conf";
+  const std::string vm = " --pid " + self() + " --image /etc/hostname";
+  const std::string evict = "from 1 to 1073741824 MiB";
+  for (const char* command : {"scan", "scrub", "watch"}) {
+    for (const char* value :
+         {"-1", "0", "1073741825", "18446744073709551615", "5MiB", "1e3", "0x10"}) {
+      expect_error(run_singleton(std::string(command) + " --max-evict " + value + vm, env), 2,
+                   std::string("--max-evict ") + value + ": expected a whole number " + evict);
+    }
+  }
+  for (const char* value : {"nan", "inf", "-5", "0", "101", "10%"}) {
+    expect_error(run_singleton(std::string("watch --cpu-budget ") + value, env), 2,
+                 std::string("--cpu-budget ") + value +
+                     ": expected a number from 0.1 to 100 percent of one core");
+  }
+  for (const char* value : {"0", "-0.25", "1e6", "nan", "0.5s"}) {
+    expect_error(run_singleton(std::string("watch --interval ") + value, env), 2,
+                 std::string("--interval ") + value + ": expected a number from 0.01 to 60 s");
+    expect_error(
+        run_singleton(std::string("watch --discover-interval ") + value, env), 2,
+        std::string("--discover-interval ") + value + ": expected a number from 0.1 to 3600 s");
+  }
+  for (const char* value : {"65536", "-1", "80x", "99999999999"}) {
+    expect_error(run_singleton(std::string("watch --metrics-listen 127.0.0.1:") + value, env), 2,
+                 "PORT from 1 to 65535");
+  }
+  for (const char* command : {"scan", "vms", "watch"}) {
+    expect_error(run_singleton(std::string(command) + " --pid -1 --image /etc/hostname", env), 2,
+                 "--pid '-1': expected a process id, a whole number from 1 to 2147483647");
+  }
+}
+
+TEST_F(CliErrorsTest, BadNumberInTheConfigFileIsAUsageErrorWithItsLine) {
+  const std::string conf = lock_.string() + ".conf";
+  for (const char* line :
+       {"max-evict = -1", "cpu-budget = inf", "interval = 0", "discover-interval = 5 minutes"}) {
+    std::ofstream(conf) << "# singleton\n\n" << line << "\n";
+    expect_error(run_singleton("watch --once --config " + conf, "timeout 20"), 2,
+                 conf + ":3: " + line + ": --");
+  }
+  std::filesystem::remove(conf);
 }
 
 TEST_F(CliErrorsTest, KmodBackendWithoutTheModuleIsAnEnvironmentError) {
