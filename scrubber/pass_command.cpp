@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "scrubber/cli_text.hpp"
+#include "scrubber/config/numeric_option.hpp"
 #include "scrubber/eviction_audit.hpp"
 #include "scrubber/metrics/pass_textfile.hpp"
 #include "scrubber/page_cache_view.hpp"
@@ -56,7 +57,8 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
       "backend", po::value(&backend)->default_value("auto"),
       "host cache view: auto|kmod|mincore (auto: kmod when loaded, else mincore)")(
       "shared-policy", po::value(&shared)->default_value("all"), "all|any: see below")(
-      "max-evict", po::value(&max_evict_mib), "evict at most this many MiB in this pass")(
+      "max-evict", count_option("max-evict", &max_evict_mib, kMaxEvictMib),
+      "evict at most this many MiB in this pass (1 to 1073741824)")(
       "regions", po::value(&regions)->default_value("mergeable"),
       "guest RAM is: mergeable (KSM-tracked VMAs, QEMU) | anon (VMMs that do not mark it)")(
       "prometheus", po::value(&prometheus_file),
@@ -79,10 +81,7 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
   pass.evict = evict;
   pass.shared_policy = shared_policy_from_string(shared);
   pass.snapshot.regions = region_selection_from_string(regions);
-  if (vm.count("max-evict")) {
-    if (max_evict_mib == 0) throw Error(ExitCode::kUsage, "--max-evict must be at least 1 MiB");
-    pass.max_evict_pages = max_evict_mib * (1 << 20) / kPageBytes;
-  }
+  if (vm.count("max-evict")) pass.max_evict_pages = max_evict_mib * (1 << 20) / kPageBytes;
   require_capabilities(name, {kCapSysPtrace, kCapSysAdmin, kCapDacReadSearch});
   const PassLock lock;
   const VmSelection selected = select_vms(selection);

@@ -16,8 +16,9 @@ pid_t parse_pid(const std::string& text) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 10);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value <= 0 ||
       value > INT_MAX) {
-    throw Error(ExitCode::kUsage,
-                "invalid --pid '" + text + "': expected a process id (1, 2, ...)");
+    throw Error(ExitCode::kUsage, "invalid --pid '" + text +
+                                      "': expected a process id, a whole number from 1 to " +
+                                      std::to_string(INT_MAX));
   }
   return static_cast<pid_t>(value);
 }

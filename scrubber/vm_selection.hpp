@@ -31,7 +31,7 @@ struct VmSelection {
 // that cannot be reached.
 VmSelection select_vms(const VmSelectionOptions& options);
 
-// Parses a pid: digits only, > 0. Throws Error(kUsage) naming `text`.
+// Parses a pid: digits only, 1 to INT_MAX. Throws Error(kUsage) naming `text` and the range.
 pid_t parse_pid(const std::string& text);
 
 }  // namespace singleton

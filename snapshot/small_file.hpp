@@ -14,15 +14,13 @@ namespace singleton {
 
 struct SmallFile {
   std::string text;
-  struct stat st {
-  }; // of the file read (owner and mode, for callers that check them)
+  struct stat st {};  // of the file read (owner and mode, for callers that check them)
 };
 
 // The content of `path` when it is a regular file of at most `max_bytes`;
 // std::nullopt when it does not exist. Throws Error(kUsage) naming the path
 // when it is a symlink, a FIFO, a device, a directory or larger than
 // `max_bytes`, SystemError when it cannot be read.
-std::optional<SmallFile> read_small_regular_file(const std::string &path,
-                                                 uint64_t max_bytes);
+std::optional<SmallFile> read_small_regular_file(const std::string &path, uint64_t max_bytes);
 
-} // namespace singleton
+}  // namespace singleton

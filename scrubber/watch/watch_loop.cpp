@@ -387,15 +387,20 @@ bool WatchLoop::run_step(const StepChoice& choice, bool blocking_lock, int* exit
   return true;
 }
 
+std::string WatchLoop::watch_metrics_text() {
+  metrics_.set_watch_state(process_cpu_seconds(), budget_.fraction() * 100,
+                           static_cast<int>(pressure_.level), pressure_.psi_some_avg10,
+                           pressure_.mem_available_bytes);
+  return metrics_.prometheus_text();
+}
+
 void WatchLoop::publish_metrics() {
-  if (!options_.once) {
-    metrics_.set_watch_state(process_cpu_seconds(), budget_.fraction() * 100,
-                             static_cast<int>(pressure_.level), pressure_.psi_some_avg10,
-                             pressure_.mem_available_bytes);
-  }
+  // --once has no watch state (CPU, budget, pressure of a running watcher) to report.
+  const std::string text = options_.once ? metrics_.prometheus_text() : watch_metrics_text();
+  if (server_) server_->publish(text);
   if (options_.prometheus_path.empty()) return;
   try {
-    write_file_atomically(options_.prometheus_path, metrics_.prometheus_text());
+    write_file_atomically(options_.prometheus_path, text);
   } catch (const Error& e) {
     say(0, std::string("--prometheus: ") + e.what());
   }
@@ -421,8 +426,11 @@ int WatchLoop::run() {
   last_sweep_ = last_tick;
   try {
     for (;;) {
-      pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {server_ ? server_->fd() : -1, POLLIN, 0}};
-      ::poll(fds, server_ ? 2 : 1, static_cast<int>(options_.interval_seconds * 1000));
+      // Scrapes are answered by the server's own threads, from the text published here once a
+      // tick: a client, however slow, never holds this loop.
+      if (server_) server_->publish(watch_metrics_text());
+      pollfd signal_fd{signals.fd(), POLLIN, 0};
+      ::poll(&signal_fd, 1, static_cast<int>(options_.interval_seconds * 1000));
       const WatchSignals::Received received = signals.take();
       if (received.stop_signal != 0) {
         say(1, std::string("stopping on ") + ::sigabbrev_np(received.stop_signal) + " after " +
@@ -437,14 +445,6 @@ int WatchLoop::run() {
         } catch (const Error& e) {
           say(0, std::string("reload failed, keeping the running configuration: ") + e.what());
         }
-      }
-      if (server_ && (fds[1].revents & POLLIN)) {
-        server_->serve_ready([this] {
-          metrics_.set_watch_state(process_cpu_seconds(), budget_.fraction() * 100,
-                                   static_cast<int>(pressure_.level), pressure_.psi_some_avg10,
-                                   pressure_.mem_available_bytes);
-          return metrics_.prometheus_text();
-        });
       }
 
       const auto now = std::chrono::steady_clock::now();

@@ -75,7 +75,10 @@ class WatchLoop {
   StepChoice choose_step(bool sweep) const;
   // Returns false when the pass lock is held by another singleton.
   bool run_step(const StepChoice& choice, bool blocking_lock, int* exit_code);
+  // After a pass: to the /metrics server and the --prometheus file.
   void publish_metrics();
+  // The metrics with the watcher's own state (CPU, budget, pressure) as of now.
+  std::string watch_metrics_text();
   void say(int level, const std::string& line);
 
   WatchOptions options_;

@@ -6,6 +6,7 @@
 
 #include "scrubber/cli_text.hpp"
 #include "scrubber/config/config_file.hpp"
+#include "scrubber/config/numeric_option.hpp"
 #include "scrubber/metrics/metrics_http_server.hpp"
 #include "snapshot/error.hpp"
 
@@ -25,14 +26,6 @@ auto checked(Check check) {
       throw po::error(e.what());
     }
   };
-}
-
-void in_range(double value, double low, double high, const char* flag, const char* unit) {
-  if (!(value >= low && value <= high)) {
-    std::ostringstream text;
-    text << "--" << flag << " must be between " << low << " and " << high << " " << unit;
-    throw Error(ExitCode::kUsage, text.str());
-  }
 }
 
 struct RawValues {
@@ -81,33 +74,27 @@ WatchCommandLine parse_watch_command_line(const std::vector<std::string>& args) 
           ->notifier(
               checked<std::string>([](const std::string& v) { shared_policy_from_string(v); })),
       "all|any (see singleton scrub --help)")(
-      "max-evict", po::value(&raw.max_evict_mib)->notifier(checked<uint64_t>([](uint64_t v) {
-        if (v == 0) throw Error(ExitCode::kUsage, "--max-evict must be at least 1 MiB");
-      })),
-      "evict at most this many MiB per pass")(
+      "max-evict", count_option("max-evict", &raw.max_evict_mib, kMaxEvictMib),
+      "evict at most this many MiB per pass (1 to 1073741824)")(
       "cpu-budget",
-      po::value(&o.cpu_budget_percent)->default_value(10)->notifier(checked<double>([](double v) {
-        in_range(v, 0.1, 100, "cpu-budget", "percent of one core");
-      })),
-      "average CPU use, percent of one core (raised x2/x4 under memory pressure)")(
+      real_option("cpu-budget", &o.cpu_budget_percent, {0.1, 100, "percent of one core"})
+          ->default_value("10"),
+      "average CPU use, percent of one core, 0.1 to 100 (raised x2/x4 under memory pressure)")(
       "interval",
-      po::value(&o.interval_seconds)->default_value(0.25)->notifier(checked<double>([](double v) {
-        in_range(v, 0.01, 60, "interval", "s");
-      })),
-      "seconds between looks at the I/O triggers")(
+      real_option("interval", &o.interval_seconds, {0.01, 60, "s"})->default_value("0.25"),
+      "seconds between looks at the I/O triggers (0.01 to 60)")(
       "discover-interval",
-      po::value(&o.discover_interval_seconds)
-          ->default_value(5)
-          ->notifier(
-              checked<double>([](double v) { in_range(v, 0.1, 3600, "discover-interval", "s"); })),
-      "seconds between looks for VMs started or stopped")(
+      real_option("discover-interval", &o.discover_interval_seconds, {0.1, 3600, "s"})
+          ->default_value("5"),
+      "seconds between looks for VMs started or stopped (0.1 to 3600)")(
       "prometheus", po::value(&o.prometheus_path),
       "write metrics in the node_exporter textfile format to FILE after each pass (atomically)")(
       "metrics-listen",
       po::value(&o.metrics_listen)->notifier(checked<std::string>([](const std::string& v) {
         check_loopback_listen_address(v);
       })),
-      "serve GET /metrics on this loopback ADDR:PORT (e.g. 127.0.0.1:9477)")(
+      "serve GET /metrics on this loopback ADDR:PORT (e.g. 127.0.0.1:9477; PORT 0: any free "
+      "one)")(
       "audit", po::value(&o.audit_path),
       "append every range handed to the kernel for eviction to FILE (JSON lines)")(
       "quiet,q", "errors only (no line per pass)")(

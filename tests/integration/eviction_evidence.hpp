@@ -21,27 +21,38 @@
 #include <string>
 #include <vector>
 
+#include "tests/vm/fixtures.hpp"
+
 namespace singleton::testing {
 
 // Which pages of `path` are in the host cache (mincore on a mapping: adds no
 // page).
-inline std::vector<bool> resident_pages(const std::string &path) {
+inline std::vector<bool> resident_pages(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    throw std::runtime_error("open " + path);
+  if (fd < 0) throw std::runtime_error("open " + path);
   const size_t bytes = std::filesystem::file_size(path);
   const size_t pages = (bytes + 4095) / 4096;
-  void *map = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, 0);
+  void* map = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, 0);
   ::close(fd);
-  if (map == MAP_FAILED)
-    throw std::runtime_error("mmap " + path);
+  if (map == MAP_FAILED) throw std::runtime_error("mmap " + path);
   std::vector<unsigned char> vec(pages);
   ::mincore(map, bytes, vec.data());
   ::munmap(map, bytes);
   std::vector<bool> out(pages);
-  for (size_t i = 0; i < pages; ++i)
-    out[i] = vec[i] & 1;
+  for (size_t i = 0; i < pages; ++i) out[i] = vec[i] & 1;
   return out;
+}
+
+// Reads back those of `pages` that left the host cache of `path` (other evictors take cold page
+// cache on their own), right before a measurement; returns how many it read.
+inline size_t reread_missing(const std::string& path, const std::vector<uint64_t>& pages) {
+  const std::vector<bool> now = resident_pages(path);
+  std::vector<uint64_t> gone;
+  for (uint64_t page : pages) {
+    if (!now.at(page)) gone.push_back(page);
+  }
+  if (!gone.empty()) guestkit::host_read_pages(path, gone);
+  return gone.size();
 }
 
 struct AuditedRange {
@@ -49,49 +60,40 @@ struct AuditedRange {
   uint64_t first = 0;
   uint64_t pages = 0;
   std::string call;
-  bool contains(uint64_t page) const {
-    return page >= first && page < first + pages;
-  }
+  bool contains(uint64_t page) const { return page >= first && page < first + pages; }
 };
 
 // The ranges of `audit_path` that name `image` (by path or, when the path was
 // spelt otherwise, by device and inode). Every line must parse: a torn or
 // malformed audit fails the test.
-inline std::vector<AuditedRange> read_audit(const std::string &audit_path,
-                                            const std::string &image) {
+inline std::vector<AuditedRange> read_audit(const std::string& audit_path,
+                                            const std::string& image) {
   struct stat st {};
-  if (::stat(image.c_str(), &st) != 0)
-    throw std::runtime_error("stat " + image);
+  if (::stat(image.c_str(), &st) != 0) throw std::runtime_error("stat " + image);
   std::ifstream in(audit_path);
   std::vector<AuditedRange> out;
   std::string line;
   while (std::getline(in, line)) {
     const auto doc = boost::json::parse(line).as_object();
-    const auto u64 = [&](const char *key) {
-      return boost::json::value_to<uint64_t>(doc.at(key));
-    };
-    AuditedRange r{std::string(doc.at("image").as_string()), u64("first_page"),
-                   u64("pages"), std::string(doc.at("call").as_string())};
+    const auto u64 = [&](const char* key) { return boost::json::value_to<uint64_t>(doc.at(key)); };
+    AuditedRange r{std::string(doc.at("image").as_string()), u64("first_page"), u64("pages"),
+                   std::string(doc.at("call").as_string())};
     if (doc.at("reason").as_string() != "double-cached") {
       throw std::runtime_error("audit line with an unknown reason: " + line);
     }
-    if (r.image == image ||
-        (u64("dev") == st.st_dev && u64("ino") == st.st_ino)) {
+    if (r.image == image || (u64("dev") == st.st_dev && u64("ino") == st.st_ino)) {
       out.push_back(r);
     }
   }
   return out;
 }
 
-inline std::string describe_ranges(const std::vector<AuditedRange> &ranges,
-                                   size_t most = 40) {
+inline std::string describe_ranges(const std::vector<AuditedRange>& ranges, size_t most = 40) {
   std::string s = std::to_string(ranges.size()) + " ranges:";
   for (size_t i = 0; i < ranges.size() && i < most; ++i) {
-    s += " " + std::to_string(ranges[i].first) + "+" +
-         std::to_string(ranges[i].pages);
+    s += " " + std::to_string(ranges[i].first) + "+" + std::to_string(ranges[i].pages);
   }
-  if (ranges.size() > most)
-    s += " ...";
+  if (ranges.size() > most) s += " ...";
   return s;
 }
 
@@ -109,38 +111,28 @@ struct OutsideReclaim {
     uint64_t value = 0;
     while (vmstat >> key >> value) {
       if (key.rfind("pgsteal_", 0) == 0 || key.rfind("pgscan_", 0) == 0 ||
-          key.rfind("pgdemote_", 0) == 0 || key.rfind("workingset_", 0) == 0 ||
-          key == "pgrefill" || key == "pgdeactivate" ||
-          key == "drop_pagecache" || key == "nr_file_pages") {
+          key.rfind("pgdemote_", 0) == 0 || key.rfind("workingset_", 0) == 0 || key == "pgrefill" ||
+          key == "pgdeactivate" || key == "drop_pagecache" || key == "nr_file_pages") {
         r.counters["vmstat:" + key] = value;
       }
     }
     namespace fs = std::filesystem;
     const fs::path admin = "/sys/kernel/mm/damon/admin/kdamonds";
     std::error_code ec;
-    for (const auto &kd : fs::directory_iterator(admin, ec)) {
-      if (!kd.is_directory())
-        continue;
+    for (const auto& kd : fs::directory_iterator(admin, ec)) {
+      if (!kd.is_directory()) continue;
       const std::string state = read_word(kd.path() / "state");
-      if (state != "on")
-        continue;
+      if (state != "on") continue;
       refresh_damon_stats(kd.path() / "state");
-      for (const auto &ctx :
-           fs::directory_iterator(kd.path() / "contexts", ec)) {
-        if (!ctx.is_directory())
-          continue;
-        for (const auto &scheme :
-             fs::directory_iterator(ctx.path() / "schemes", ec)) {
-          if (!scheme.is_directory())
-            continue;
-          if (read_word(scheme.path() / "action") != "pageout")
-            continue;
-          const std::string name =
-              "damon:kdamond" + kd.path().filename().string() + "/ctx" +
-              ctx.path().filename().string() + "/scheme" +
-              scheme.path().filename().string() + ":pageout_bytes";
-          r.counters[name] =
-              std::stoull("0" + read_word(scheme.path() / "stats/sz_applied"));
+      for (const auto& ctx : fs::directory_iterator(kd.path() / "contexts", ec)) {
+        if (!ctx.is_directory()) continue;
+        for (const auto& scheme : fs::directory_iterator(ctx.path() / "schemes", ec)) {
+          if (!scheme.is_directory()) continue;
+          if (read_word(scheme.path() / "action") != "pageout") continue;
+          const std::string name = "damon:kdamond" + kd.path().filename().string() + "/ctx" +
+                                   ctx.path().filename().string() + "/scheme" +
+                                   scheme.path().filename().string() + ":pageout_bytes";
+          r.counters[name] = std::stoull("0" + read_word(scheme.path() / "stats/sz_applied"));
         }
       }
     }
@@ -149,32 +141,27 @@ struct OutsideReclaim {
 
   // "name +delta" for every counter that moved, and whether any evictor's
   // counter moved.
-  static std::string delta(const OutsideReclaim &before,
-                           const OutsideReclaim &after,
-                           bool *evictor_active = nullptr) {
+  static std::string delta(const OutsideReclaim& before, const OutsideReclaim& after,
+                           bool* evictor_active = nullptr) {
     std::ostringstream s;
     bool active = false;
-    for (const auto &[name, value] : after.counters) {
+    for (const auto& [name, value] : after.counters) {
       const auto it = before.counters.find(name);
       const uint64_t old = it == before.counters.end() ? 0 : it->second;
-      if (value == old)
-        continue;
-      s << " " << name << (value > old ? " +" : " -")
-        << (value > old ? value - old : old - value);
-      if (value > old && (name.rfind("damon:", 0) == 0 ||
-                          name.rfind("vmstat:pgsteal_", 0) == 0 ||
+      if (value == old) continue;
+      s << " " << name << (value > old ? " +" : " -") << (value > old ? value - old : old - value);
+      if (value > old && (name.rfind("damon:", 0) == 0 || name.rfind("vmstat:pgsteal_", 0) == 0 ||
                           name == "vmstat:drop_pagecache")) {
         active = true;
       }
     }
-    if (evictor_active)
-      *evictor_active = active;
+    if (evictor_active) *evictor_active = active;
     const std::string text = s.str();
     return text.empty() ? " (no counter moved)" : text;
   }
 
-private:
-  static std::string read_word(const std::filesystem::path &p) {
+ private:
+  static std::string read_word(const std::filesystem::path& p) {
     std::ifstream in(p);
     std::string w;
     in >> w;
@@ -190,8 +177,8 @@ struct HostOnlyVerdict {
   std::vector<uint64_t> inside;
   std::vector<uint64_t> lost_outside;
   bool others_active = false;
-  std::string counters; // what moved in the other evictors' counters
-  std::string ranges;   // the audited ranges, for the message
+  std::string counters;  // what moved in the other evictors' counters
+  std::string ranges;    // the audited ranges, for the message
 
   // "" when the invariant held and every loss is accounted for; else what went
   // wrong.
@@ -199,51 +186,42 @@ struct HostOnlyVerdict {
     std::string s;
     if (!inside.empty()) {
       s += "host-only pages inside ranges singleton evicted:";
-      for (uint64_t p : inside)
-        s += " " + std::to_string(p);
+      for (uint64_t p : inside) s += " " + std::to_string(p);
       s += "\n";
     }
     if (!lost_outside.empty() && !others_active) {
       s += "host-only pages left the cache outside every range singleton "
            "evicted, and no other "
            "evictor's counter moved:";
-      for (uint64_t p : lost_outside)
-        s += " " + std::to_string(p);
+      for (uint64_t p : lost_outside) s += " " + std::to_string(p);
       s += "\n";
     }
-    if (!s.empty())
-      s += "audit: " + ranges + "\nother evictors:" + counters + "\n";
+    if (!s.empty()) s += "audit: " + ranges + "\nother evictors:" + counters + "\n";
     return s;
   }
   std::string summary() const {
-    return std::to_string(inside.size()) +
-           " host-only pages inside evicted ranges, " +
-           std::to_string(lost_outside.size()) +
-           " taken by other evictors (counters:" + counters + ")";
+    return std::to_string(inside.size()) + " host-only pages inside evicted ranges, " +
+           std::to_string(lost_outside.size()) + " taken by other evictors (counters:" + counters +
+           ")";
   }
 };
 
-inline HostOnlyVerdict
-host_only_verdict(const std::vector<AuditedRange> &ranges,
-                  const std::vector<uint64_t> &host_pages,
-                  const std::vector<bool> &cached_before,
-                  const std::vector<bool> &cached_after,
-                  const OutsideReclaim &others_before,
-                  const OutsideReclaim &others_after) {
+inline HostOnlyVerdict host_only_verdict(const std::vector<AuditedRange>& ranges,
+                                         const std::vector<uint64_t>& host_pages,
+                                         const std::vector<bool>& cached_before,
+                                         const std::vector<bool>& cached_after,
+                                         const OutsideReclaim& others_before,
+                                         const OutsideReclaim& others_after) {
   HostOnlyVerdict v;
   for (uint64_t page : host_pages) {
     bool inside = false;
-    for (const AuditedRange &r : ranges)
-      inside |= r.contains(page);
-    if (inside)
-      v.inside.push_back(page);
-    if (!inside && cached_before.at(page) && !cached_after.at(page))
-      v.lost_outside.push_back(page);
+    for (const AuditedRange& r : ranges) inside |= r.contains(page);
+    if (inside) v.inside.push_back(page);
+    if (!inside && cached_before.at(page) && !cached_after.at(page)) v.lost_outside.push_back(page);
   }
-  v.counters =
-      OutsideReclaim::delta(others_before, others_after, &v.others_active);
+  v.counters = OutsideReclaim::delta(others_before, others_after, &v.others_active);
   v.ranges = describe_ranges(ranges);
   return v;
 }
 
-} // namespace singleton::testing
+}  // namespace singleton::testing

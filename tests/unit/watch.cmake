@@ -6,6 +6,7 @@ add_executable(watch_unit_tests
   ${CMAKE_CURRENT_LIST_DIR}/watch/guest_io_counter_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/watch/memory_pressure_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/watch/metrics_http_server_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/watch/numeric_option_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/watch/pass_log_line_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/watch/pass_textfile_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/watch/scrub_metrics_test.cpp

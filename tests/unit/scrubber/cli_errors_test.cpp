@@ -1,6 +1,5 @@
-// Issue test 8: bad input to the `singleton` CLI gives one clear line on stderr
-// and the documented exit code (0 done, 1 partial, 2 usage/configuration, 3
-// environment).
+// Issue test 8: bad input to the `singleton` CLI gives one clear line on stderr and the
+// documented exit code (0 done, 1 partial, 2 usage/configuration, 3 environment).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
@@ -9,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "tests/integration/scrubber/cli_run.hpp"
 #include "tests/unit/scrubber/temp_file.hpp"
@@ -19,31 +19,24 @@ namespace {
 using testing::CliRun;
 using testing::run_singleton;
 
-size_t lines(const std::string &text) {
-  return std::count(text.begin(), text.end(), '\n');
-}
+size_t lines(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
 
-void expect_error(const CliRun &run, int rc, const std::string &says) {
+void expect_error(const CliRun& run, int rc, const std::string& says) {
   EXPECT_EQ(run.rc, rc) << run.err;
   EXPECT_EQ(lines(run.err), 1u) << "not one line: " << run.err;
   EXPECT_EQ(run.err.rfind("singleton: ", 0), 0u) << run.err;
-  EXPECT_NE(run.err.find(says), std::string::npos)
-      << "expected '" << says << "' in: " << run.err;
+  EXPECT_NE(run.err.find(says), std::string::npos) << "expected '" << says << "' in: " << run.err;
   EXPECT_EQ(run.out, "");
 }
 
 class CliErrorsTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     if (::geteuid() != 0)
-      GTEST_FAIL()
-          << "run as root: these checks run the CLI as root and as nobody";
-    // The lock's directory must be private (PassLock refuses a world-writable
-    // one like /tmp).
-    std::string dir =
-        std::filesystem::temp_directory_path() / "singleton-cli-test-XXXXXX";
-    if (::mkdtemp(dir.data()) == nullptr)
-      GTEST_FAIL() << "mkdtemp " << dir;
+      GTEST_FAIL() << "run as root: these checks run the CLI as root and as nobody";
+    // The lock's directory must be private (PassLock refuses a world-writable one like /tmp).
+    std::string dir = std::filesystem::temp_directory_path() / "singleton-cli-test-XXXXXX";
+    if (::mkdtemp(dir.data()) == nullptr) GTEST_FAIL() << "mkdtemp " << dir;
     lock_dir_ = dir;
     lock_ = lock_dir_ / "pass.lock";
     ::setenv("SINGLETON_LOCK_FILE", lock_.c_str(), 1);
@@ -55,9 +48,8 @@ protected:
 };
 
 TEST_F(CliErrorsTest, MissingImageIsAUsageError) {
-  expect_error(
-      run_singleton("scrub --pid " + self() + " --image /nonexistent/disk.img"),
-      2, "/nonexistent/disk.img");
+  expect_error(run_singleton("scrub --pid " + self() + " --image /nonexistent/disk.img"), 2,
+               "/nonexistent/disk.img");
 }
 
 TEST_F(CliErrorsTest, ImageThatCannotBeReadAsAFileIsAUsageError) {
@@ -66,50 +58,41 @@ TEST_F(CliErrorsTest, ImageThatCannotBeReadAsAFileIsAUsageError) {
 }
 
 TEST_F(CliErrorsTest, UnknownVmIsAUsageError) {
-  // libvirt's built-in test driver: a real libvirt connection that needs no
-  // daemon.
-  expect_error(
-      run_singleton("scan --connect test:///default --vm no-such-vm-here"), 2,
-      "--vm no-such-vm-here: no such VM");
+  // libvirt's built-in test driver: a real libvirt connection that needs no daemon.
+  expect_error(run_singleton("scan --connect test:///default --vm no-such-vm-here"), 2,
+               "--vm no-such-vm-here: no such VM");
 }
 
 TEST_F(CliErrorsTest, MalformedPidIsAUsageError) {
-  for (const char *pid : {"12x", "-5", "0", "abc", "99999999999"}) {
-    expect_error(run_singleton(std::string("scan --pid ") + pid +
-                               " --image /etc/hostname"),
-                 2, "--pid");
+  for (const char* pid : {"12x", "-5", "0", "abc", "99999999999"}) {
+    expect_error(run_singleton(std::string("scan --pid ") + pid + " --image /etc/hostname"), 2,
+                 "--pid");
   }
 }
 
 TEST_F(CliErrorsTest, PidOfNoProcessIsAUsageError) {
-  expect_error(run_singleton("scan --pid 2147483646 --image /etc/hostname"), 2,
-               "no such process");
+  expect_error(run_singleton("scan --pid 2147483646 --image /etc/hostname"), 2, "no such process");
 }
 
 TEST_F(CliErrorsTest, NotRootIsAnEnvironmentError) {
   testing::TempFile image(1 << 20);
   ::chmod(image.path().c_str(), 0644);
-  expect_error(
-      run_singleton("scrub --pid 1 --image " + image.path(),
-                    "setpriv --reuid=65534 --regid=65534 --clear-groups"),
-      3, "needs CAP_SYS_PTRACE");
-  expect_error(
-      run_singleton("pagecache " + image.path(),
-                    "setpriv --reuid=65534 --regid=65534 --clear-groups"),
-      3, "needs CAP_SYS_ADMIN");
+  expect_error(run_singleton("scrub --pid 1 --image " + image.path(),
+                             "setpriv --reuid=65534 --regid=65534 --clear-groups"),
+               3, "needs CAP_SYS_PTRACE");
+  expect_error(run_singleton("pagecache " + image.path(),
+                             "setpriv --reuid=65534 --regid=65534 --clear-groups"),
+               3, "needs CAP_SYS_ADMIN");
 }
 
 // Root is not enough: what counts is the capabilities a pass uses (a unit's
-// CapabilityBoundingSet= may leave one out), and the error names the one that
-// is missing.
+// CapabilityBoundingSet= may leave one out), and the error names the one that is missing.
 TEST_F(CliErrorsTest, RootWithoutPtraceCapabilityIsAnEnvironmentError) {
   testing::TempFile image(1 << 20);
-  expect_error(run_singleton(
-                   "scrub --pid 1 --image " + image.path(),
-                   "setpriv --bounding-set=-sys_ptrace --inh-caps=-sys_ptrace"),
+  expect_error(run_singleton("scrub --pid 1 --image " + image.path(),
+                             "setpriv --bounding-set=-sys_ptrace --inh-caps=-sys_ptrace"),
                3,
-               "needs CAP_SYS_PTRACE (reads the guests' memory in QEMU "
-               "processes): run it as "
+               "needs CAP_SYS_PTRACE (reads the guests' memory in QEMU processes): run it as "
                "root with these capabilities in its bounding set");
 }
 
@@ -118,49 +101,85 @@ TEST_F(CliErrorsTest, ASecondPassWhileTheLockIsHeldIsAnEnvironmentError) {
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
   ASSERT_EQ(::pwrite(fd, "4242\n", 5, 0), 5);
-  expect_error(
-      run_singleton("scrub --pid " + self() + " --image /etc/hostname"), 3,
-      "another singleton pass is running (pid 4242");
+  expect_error(run_singleton("scrub --pid " + self() + " --image /etc/hostname"), 3,
+               "another singleton pass is running (pid 4242");
   ::close(fd);
 }
 
 TEST_F(CliErrorsTest, UnknownOptionsAndValuesAreUsageErrors) {
   expect_error(run_singleton("scan --frobnicate"), 2, "frobnicate");
-  expect_error(
-      run_singleton("scan --backend turbo --pid 1 --image /etc/hostname"), 2,
-      "turbo");
-  expect_error(
-      run_singleton("scan --shared-policy most --pid 1 --image /etc/hostname"),
-      2, "most");
-  expect_error(
-      run_singleton("scan --max-evict lots --pid 1 --image /etc/hostname"), 2,
-      "max-evict");
-  expect_error(run_singleton("scan --image /etc/hostname"), 2,
-               "--image needs --pid");
+  expect_error(run_singleton("scan --backend turbo --pid 1 --image /etc/hostname"), 2, "turbo");
+  expect_error(run_singleton("scan --shared-policy most --pid 1 --image /etc/hostname"), 2, "most");
+  expect_error(run_singleton("scan --max-evict lots --pid 1 --image /etc/hostname"), 2,
+               "max-evict");
+  expect_error(run_singleton("scan --image /etc/hostname"), 2, "--image needs --pid");
   expect_error(run_singleton("defrag"), 2, "unknown command");
-  expect_error(run_singleton("pagecache /nonexistent/file"), 2,
-               "/nonexistent/file");
+  expect_error(run_singleton("pagecache /nonexistent/file"), 2, "/nonexistent/file");
+}
+
+// Every numeric option of every command, through the real binary: a negative, non-numeric,
+// trailing-garbage, NaN/inf or out-of-range value is exit 2 with one line naming the option and
+// its range (no wrap-around of -1 to 2^64-1). `timeout`: a watch that wrongly accepted would run.
+TEST_F(CliErrorsTest, BadNumericOptionValuesAreUsageErrorsNamingTheRange) {
+  const std::string env = "timeout 20 env SINGLETON_CONFIG=/nonexistent/singleton.conf";
+  const std::string vm = " --pid " + self() + " --image /etc/hostname";
+  const std::string evict = "from 1 to 1073741824 MiB";
+  for (const char* command : {"scan", "scrub", "watch"}) {
+    for (const char* value :
+         {"-1", "0", "1073741825", "18446744073709551615", "5MiB", "1e3", "0x10"}) {
+      expect_error(run_singleton(std::string(command) + " --max-evict " + value + vm, env), 2,
+                   std::string("--max-evict ") + value + ": expected a whole number " + evict);
+    }
+  }
+  for (const char* value : {"nan", "inf", "-5", "0", "101", "10%"}) {
+    expect_error(run_singleton(std::string("watch --cpu-budget ") + value, env), 2,
+                 std::string("--cpu-budget ") + value +
+                     ": expected a number from 0.1 to 100 percent of one core");
+  }
+  for (const char* value : {"0", "-0.25", "1e6", "nan", "0.5s"}) {
+    expect_error(run_singleton(std::string("watch --interval ") + value, env), 2,
+                 std::string("--interval ") + value + ": expected a number from 0.01 to 60 s");
+    expect_error(
+        run_singleton(std::string("watch --discover-interval ") + value, env), 2,
+        std::string("--discover-interval ") + value + ": expected a number from 0.1 to 3600 s");
+  }
+  for (const char* value : {"65536", "-1", "80x", "99999999999"}) {
+    expect_error(run_singleton(std::string("watch --metrics-listen 127.0.0.1:") + value, env), 2,
+                 "PORT from 1 to 65535");
+  }
+  for (const char* command : {"scan", "vms", "watch"}) {
+    expect_error(run_singleton(std::string(command) + " --pid -1 --image /etc/hostname", env), 2,
+                 "--pid '-1': expected a process id, a whole number from 1 to 2147483647");
+  }
+}
+
+TEST_F(CliErrorsTest, BadNumberInTheConfigFileIsAUsageErrorWithItsLine) {
+  const std::string conf = lock_.string() + ".conf";
+  for (const char* line :
+       {"max-evict = -1", "cpu-budget = inf", "interval = 0", "discover-interval = 5 minutes"}) {
+    std::ofstream(conf) << "# singleton\n\n" << line << "\n";
+    expect_error(run_singleton("watch --once --config " + conf, "timeout 20"), 2,
+                 conf + ":3: " + line + ": --");
+  }
+  std::filesystem::remove(conf);
 }
 
 TEST_F(CliErrorsTest, KmodBackendWithoutTheModuleIsAnEnvironmentError) {
-  if (std::filesystem::exists("/dev/singleton_pcache"))
-    GTEST_SKIP() << "the module is loaded";
-  expect_error(run_singleton("pagecache --backend kmod /etc/hostname"), 3,
-               "singleton_pcache");
+  if (std::filesystem::exists("/dev/singleton_pcache")) GTEST_SKIP() << "the module is loaded";
+  expect_error(run_singleton("pagecache --backend kmod /etc/hostname"), 3, "singleton_pcache");
 }
 
 TEST_F(CliErrorsTest, HelpDocumentsExitCodesAndTheSharedPolicy) {
   const CliRun help = run_singleton("--help");
   EXPECT_EQ(help.rc, 0);
-  for (const char *text : {"scan", "scrub", "pagecache", "Exit codes",
-                           "0  done", "1  done in part", "2  usage",
-                           "3  environment", "--shared-policy all"}) {
+  for (const char* text : {"scan", "scrub", "pagecache", "Exit codes", "0  done", "1  done in part",
+                           "2  usage", "3  environment", "--shared-policy all"}) {
     EXPECT_NE(help.out.find(text), std::string::npos) << text;
   }
   const CliRun scrub_help = run_singleton("scrub --help");
   EXPECT_EQ(scrub_help.rc, 0);
-  for (const char *text : {"--max-evict", "--backend", "--vm", "--pid",
-                           "--connect", "EVERY VM attached", "Exit codes"}) {
+  for (const char* text : {"--max-evict", "--backend", "--vm", "--pid", "--connect",
+                           "EVERY VM attached", "Exit codes"}) {
     EXPECT_NE(scrub_help.out.find(text), std::string::npos) << text;
   }
   const CliRun version = run_singleton("--version");
@@ -170,59 +189,54 @@ TEST_F(CliErrorsTest, HelpDocumentsExitCodesAndTheSharedPolicy) {
 
 TEST_F(CliErrorsTest, PagecacheJsonHasTheDocumentedKeysAndAddsNoPage) {
   testing::TempFile file(8 << 20);
-  file.read_range(0, 2 << 20); // plus whatever readahead the kernel adds
+  file.read_range(0, 2 << 20);  // plus whatever readahead the kernel adds
   auto cached = [&] {
     const CliRun run = run_singleton("pagecache --json " + file.path());
     EXPECT_EQ(run.rc, 0) << run.err;
-    return testing::u64(run.json().at("files").as_array().at(0).as_object(),
-                        "cached_pages");
+    return testing::u64(run.json().at("files").as_array().at(0).as_object(), "cached_pages");
   };
   const uint64_t before = cached();
   ASSERT_GE(before, 512u);
   const CliRun run = run_singleton("pagecache --json --pages " + file.path());
   ASSERT_EQ(run.rc, 0) << run.err;
   const auto doc = run.json();
-  const auto &f = doc.at("files").as_array().at(0).as_object();
+  const auto& f = doc.at("files").as_array().at(0).as_object();
   EXPECT_EQ(f.at("path").as_string(), file.path());
   EXPECT_EQ(testing::u64(f, "size_pages"), 2048u);
   EXPECT_EQ(testing::u64(f, "cached_pages"), before);
   EXPECT_EQ(testing::u64(f, "dirty_pages"), 0u);
-  const auto &pages = f.at("pages").as_array();
+  const auto& pages = f.at("pages").as_array();
   ASSERT_EQ(pages.size(), before);
-  const auto &first = pages.at(0).as_object();
+  const auto& first = pages.at(0).as_object();
   EXPECT_EQ(testing::u64(first, "index"), 0u);
   EXPECT_EQ(first.at("hash").as_string().size(), 16u);
   EXPECT_TRUE(first.at("flags").is_array());
-  EXPECT_EQ(cached(), before)
-      << "pagecache --pages changed the cache it looked at";
+  EXPECT_EQ(cached(), before) << "pagecache --pages changed the cache it looked at";
 }
 
-} // namespace
-} // namespace singleton
+}  // namespace
+}  // namespace singleton
 
 namespace singleton {
 namespace {
 
-// Not an error case, but the same harness: a real pass over this test process
-// (its anonymous memory holds a copy of the file's first 2 MiB) with --regions
-// anon and --prometheus.
+// Not an error case, but the same harness: a real pass over this test process (its anonymous
+// memory holds a copy of the file's first 2 MiB) with --regions anon and --prometheus.
 TEST_F(CliErrorsTest, ScrubWithRegionsAnonEvictsAndWritesAPrometheusTextfile) {
   constexpr size_t kCopy = 2 << 20;
   testing::TempFile file(8 << 20, 7);
-  void *copy = ::mmap(nullptr, kCopy, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* copy = ::mmap(nullptr, kCopy, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(copy, MAP_FAILED);
   const int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_EQ(::pread(fd, copy, kCopy, 0), static_cast<ssize_t>(kCopy));
   ::close(fd);
   const std::string textfile = lock_.string() + ".prom";
-  const CliRun run =
-      run_singleton("scrub --json --regions anon --pid " + self() +
-                    " --image " + file.path() + " --prometheus " + textfile);
+  const CliRun run = run_singleton("scrub --json --regions anon --pid " + self() + " --image " +
+                                   file.path() + " --prometheus " + textfile);
   ::munmap(copy, kCopy);
   ASSERT_EQ(run.rc, 0) << run.err;
   const auto doc = run.json();
-  const auto &totals = doc.at("totals").as_object();
+  const auto& totals = doc.at("totals").as_object();
   EXPECT_GE(testing::u64(totals, "double_cached_pages"), kCopy / 4096);
   EXPECT_GT(testing::u64(totals, "evicted_pages"), 0u);
   ASSERT_TRUE(std::filesystem::exists(textfile)) << "no textfile written";
@@ -232,5 +246,5 @@ TEST_F(CliErrorsTest, ScrubWithRegionsAnonEvictsAndWritesAPrometheusTextfile) {
   std::filesystem::remove(textfile);
 }
 
-} // namespace
-} // namespace singleton
+}  // namespace
+}  // namespace singleton

@@ -24,21 +24,17 @@ using testing::TempFile;
 
 // A fresh directory under TMPDIR (or /tmp), removed with its files.
 class TempDir {
-public:
+ public:
   TempDir() {
     const char *base = std::getenv("TMPDIR");
-    std::string tmpl =
-        std::string(base && *base ? base : "/tmp") + "/sg-audit-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr)
-      throw std::runtime_error("mkdtemp " + tmpl);
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sg-audit-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp " + tmpl);
     path_ = tmpl;
   }
   ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string operator/(const std::string &name) const {
-    return path_ + "/" + name;
-  }
+  std::string operator/(const std::string &name) const { return path_ + "/" + name; }
 
-private:
+ private:
   std::string path_;
 };
 
@@ -67,7 +63,7 @@ TEST(EvictionAudit, RefusesSymlinksFifosAndDirectories) {
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(open_error(dir / "link"), ExitCode::kUsage);
   EXPECT_EQ(open_error(dir / "fifo"),
-            ExitCode::kUsage); // and does not hang on it
+            ExitCode::kUsage);  // and does not hang on it
   EXPECT_EQ(open_error(dir / ""), ExitCode::kUsage);
   EXPECT_EQ(open_error(dir / "missing-dir/audit"), ExitCode::kUsage);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
@@ -115,8 +111,7 @@ TEST(EvictionAudit, NewFileIsRootOnly) {
 // is never handed to fadvise (so never audited), and the audited ranges are the
 // requested ones, coalesced.
 TEST(EvictionAudit, MincoreViewRecordsWhatItHandsToFadvise) {
-  if (::geteuid() != 0)
-    GTEST_FAIL() << "run as root: the mincore backend needs root";
+  if (::geteuid() != 0) GTEST_FAIL() << "run as root: the mincore backend needs root";
   TempDir dir;
   TempFile temp(8 << 20);
   temp.read_all();
@@ -155,8 +150,7 @@ TEST(EvictionAudit, MincoreViewRecordsWhatItHandsToFadvise) {
   ::mincore(map, 8 << 20, vec.data());
   ::munmap(map, 8 << 20);
   ::close(fd);
-  for (uint64_t p = 64; p < 100; ++p)
-    cached_outside += vec[p] & 1;
+  for (uint64_t p = 64; p < 100; ++p) cached_outside += vec[p] & 1;
   // Another evictor (DAMON, reclaim) may take a few in between; singleton takes
   // none: the pages it evicted are all in the audited ranges, so [64, 100) is
   // still cached.
@@ -164,5 +158,5 @@ TEST(EvictionAudit, MincoreViewRecordsWhatItHandsToFadvise) {
   EXPECT_TRUE(vec[105] & 1) << "the dirty page was evicted";
 }
 
-} // namespace
-} // namespace singleton
+}  // namespace
+}  // namespace singleton

@@ -19,12 +19,10 @@ namespace singleton {
 namespace {
 
 class PassLockTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
-    if (::geteuid() != 0)
-      GTEST_FAIL() << "run as root: the checks chown files to another user";
-    std::string dir =
-        std::filesystem::temp_directory_path() / "sg-lock-test-XXXXXX";
+    if (::geteuid() != 0) GTEST_FAIL() << "run as root: the checks chown files to another user";
+    std::string dir = std::filesystem::temp_directory_path() / "sg-lock-test-XXXXXX";
     ASSERT_NE(::mkdtemp(dir.data()), nullptr);
     dir_ = dir;
   }
@@ -54,8 +52,7 @@ TEST_F(PassLockTest, TakenInAPrivateDirectoryWithoutTruncatingWhatIsThere) {
   std::ofstream(lock) << "0123456789abcdefghij-tail\n";
   EXPECT_EQ(take(lock).first, ExitCode::kDone);
   const std::string now = content(lock);
-  EXPECT_EQ(now.substr(11), "bcdefghij-tail\n")
-      << "the lock file was truncated: " << now;
+  EXPECT_EQ(now.substr(11), "bcdefghij-tail\n") << "the lock file was truncated: " << now;
   EXPECT_EQ(std::stoi(now.substr(0, 10)), ::getpid());
 }
 
@@ -64,8 +61,7 @@ TEST_F(PassLockTest, HeldByAnotherProcessNamesItsPid) {
   PassLock held(lock);
   const auto [code, what] = take(lock);
   EXPECT_EQ(code, ExitCode::kEnvironment);
-  EXPECT_NE(what.find("another singleton pass is running (pid " +
-                      std::to_string(::getpid())),
+  EXPECT_NE(what.find("another singleton pass is running (pid " + std::to_string(::getpid())),
             std::string::npos)
       << what;
 }
@@ -84,8 +80,7 @@ TEST_F(PassLockTest, ALockFileOfAnotherUserIsRefused) {
   ASSERT_EQ(::chown(lock.c_str(), 65534, 65534), 0);
   const auto [code, what] = take(lock);
   EXPECT_EQ(code, ExitCode::kEnvironment);
-  EXPECT_NE(what.find("not a regular file of uid 0"), std::string::npos)
-      << what;
+  EXPECT_NE(what.find("not a regular file of uid 0"), std::string::npos) << what;
 }
 
 TEST_F(PassLockTest, AFifoIsRefusedWithoutHanging) {
@@ -100,13 +95,11 @@ TEST_F(PassLockTest, ADirectoryOthersCanWriteToIsRefused) {
     const auto [code, what] = take(dir_ / "pass.lock");
     EXPECT_EQ(code, ExitCode::kEnvironment) << std::oct << mode;
     EXPECT_NE(what.find("is not private"), std::string::npos) << what;
-    EXPECT_FALSE(std::filesystem::exists(dir_ / "pass.lock"))
-        << "created in an open directory";
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "pass.lock")) << "created in an open directory";
   }
   ASSERT_EQ(::chown(dir_.c_str(), 65534, 65534), 0);
   ASSERT_EQ(::chmod(dir_.c_str(), 0700), 0);
-  EXPECT_EQ(take(dir_ / "pass.lock").first, ExitCode::kEnvironment)
-      << "a directory of nobody";
+  EXPECT_EQ(take(dir_ / "pass.lock").first, ExitCode::kEnvironment) << "a directory of nobody";
 }
 
 // A user who holds a lock file somewhere else (the old /run/lock path, a file
@@ -122,5 +115,5 @@ TEST_F(PassLockTest, TheDefaultLockIsInARootOnlyRuntimeDirectory) {
   EXPECT_EQ(st.st_mode & 022, 0u);
 }
 
-} // namespace
-} // namespace singleton
+}  // namespace
+}  // namespace singleton

@@ -17,15 +17,14 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(Textfile, ReplacesTheFileAndLeavesNothingElse) {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("singleton-textfile-" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("singleton-textfile-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string path = (dir / "singleton.prom").string();
   write_file_atomically(path, "first\n");
   write_file_atomically(path, "second\n");
   EXPECT_EQ(read_file_if_exists(path), "second\n");
-  EXPECT_EQ(
-      std::distance(fs::directory_iterator(dir), fs::directory_iterator{}), 1);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}), 1);
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0644u) << "node_exporter runs as another user";
@@ -36,23 +35,18 @@ TEST(Textfile, MissingDirectoryNamesThePath) {
   try {
     write_file_atomically("/nonexistent-dir/x.prom", "x");
     FAIL() << "no error";
-  } catch (const SystemError &e) {
-    EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/x.prom"),
-              std::string::npos);
+  } catch (const SystemError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/x.prom"), std::string::npos);
   }
 }
 
-TEST(Textfile, MissingFileReadsEmpty) {
-  EXPECT_EQ(read_file_if_exists("/nonexistent/x"), "");
-}
+TEST(Textfile, MissingFileReadsEmpty) { EXPECT_EQ(read_file_if_exists("/nonexistent/x"), ""); }
 
-// What a local user could plant where the textfile goes is never followed,
-// waited on or read whole: a link to /dev/zero once made the read-back read 1.5
-// GB.
+// What a local user could plant where the textfile goes is never followed, waited on or read
+// whole: a link to /dev/zero once made the read-back read 1.5 GB.
 TEST(Textfile, PlantedFilesReadEmptyAtOnce) {
   const fs::path dir =
-      fs::temp_directory_path() /
-      ("singleton-textfile-planted-" + std::to_string(::getpid()));
+      fs::temp_directory_path() / ("singleton-textfile-planted-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const auto start = std::chrono::steady_clock::now();
   ASSERT_EQ(::symlink("/dev/zero", (dir / "zero.prom").c_str()), 0);
@@ -64,8 +58,8 @@ TEST(Textfile, PlantedFilesReadEmptyAtOnce) {
 }
 
 TEST(Textfile, AFileOverOneMebibyteIsNotRead) {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("singleton-textfile-big-" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("singleton-textfile-big-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   { std::ofstream(dir / "big.prom") << std::string((1 << 20) + 1, '#'); }
   EXPECT_EQ(read_file_if_exists(dir / "big.prom"), "");
@@ -74,5 +68,5 @@ TEST(Textfile, AFileOverOneMebibyteIsNotRead) {
   fs::remove_all(dir);
 }
 
-} // namespace
-} // namespace singleton
+}  // namespace
+}  // namespace singleton

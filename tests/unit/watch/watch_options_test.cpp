@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "scrubber/vm_selection.hpp"
 #include "snapshot/error.hpp"
 
 namespace singleton {
@@ -99,6 +100,71 @@ TEST_F(WatchOptionsTest, ContradictoryFlagsAreUsageErrors) {
       EXPECT_EQ(e.code(), ExitCode::kUsage) << args[0];
     }
   }
+}
+
+// Every numeric option of watch refuses what is not a number in its range, naming the option
+// and the range, on the command line and in the config file (with the line).
+TEST_F(WatchOptionsTest, NumericOptionsRefuseBadValuesNamingTheirRange) {
+  struct Case {
+    const char* option;
+    const char* value;
+    const char* range;
+  };
+  for (const Case& c :
+       std::vector<Case>{{"max-evict", "-1", "from 1 to 1073741824 MiB"},
+                         {"max-evict", "0", "from 1 to 1073741824 MiB"},
+                         {"max-evict", "1073741825", "from 1 to 1073741824 MiB"},
+                         {"max-evict", "18446744073709551615", "from 1 to 1073741824 MiB"},
+                         {"max-evict", "12abc", "from 1 to 1073741824 MiB"},
+                         {"cpu-budget", "nan", "from 0.1 to 100 percent of one core"},
+                         {"cpu-budget", "inf", "from 0.1 to 100 percent of one core"},
+                         {"cpu-budget", "-5", "from 0.1 to 100 percent of one core"},
+                         {"cpu-budget", "10%", "from 0.1 to 100 percent of one core"},
+                         {"interval", "0", "from 0.01 to 60 s"},
+                         {"interval", "1e9", "from 0.01 to 60 s"},
+                         {"interval", "0.5s", "from 0.01 to 60 s"},
+                         {"discover-interval", "0", "from 0.1 to 3600 s"},
+                         {"discover-interval", "NaN", "from 0.1 to 3600 s"},
+                         {"metrics-listen", "127.0.0.1:70000", "PORT from 1 to 65535"},
+                         {"metrics-listen", "127.0.0.1:-1", "PORT from 1 to 65535"},
+                         {"pid", "-1", "from 1 to 2147483647"}}) {
+    const std::string what = std::string("--") + c.option + " " + c.value;
+    try {
+      std::vector<std::string> args{std::string("--") + c.option, c.value};
+      if (std::string(c.option) == "pid") args.insert(args.end(), {"--image", "/etc/hostname"});
+      const WatchCommandLine parsed = parse_watch_command_line(args);
+      // --pid is checked where it is used: by the loop, at its start.
+      if (std::string(c.option) == "pid") parse_pid(parsed.options.pids.at(0));
+      ADD_FAILURE() << what << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kUsage) << what;
+      EXPECT_NE(std::string(e.what()).find(std::string("--") + c.option), std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find(c.range), std::string::npos) << e.what();
+    }
+    if (std::string(c.option) == "pid") continue;  // not checked when the file is read
+    write(std::string("# x\n") + c.option + " = " + c.value + "\n");
+    try {
+      parse_watch_command_line({"--config", path_});
+      ADD_FAILURE() << what << " accepted in the config file";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kUsage) << what;
+      EXPECT_EQ(std::string(e.what()).rfind(path_ + ":2: " + c.option + " = " + c.value, 0), 0u)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find(c.range), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST_F(WatchOptionsTest, NumericOptionsAcceptTheirBounds) {
+  const WatchOptions o = parse_watch_command_line({"--max-evict", "1073741824", "--cpu-budget",
+                                                   "0.1", "--interval", "60", "--discover-interval",
+                                                   "3600", "--metrics-listen", "127.0.0.1:65535"})
+                             .options;
+  EXPECT_EQ(o.max_evict_pages, (uint64_t{1} << 30) * 256);
+  EXPECT_EQ(o.cpu_budget_percent, 0.1);
+  EXPECT_EQ(o.interval_seconds, 60);
+  EXPECT_EQ(o.discover_interval_seconds, 3600);
 }
 
 }  // namespace
