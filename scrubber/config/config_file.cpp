@@ -1,5 +1,9 @@
 #include "scrubber/config/config_file.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -7,11 +11,14 @@
 #include <sstream>
 
 #include "snapshot/error.hpp"
+#include "snapshot/small_file.hpp"
 
 namespace singleton {
 namespace po = boost::program_options;
 
 namespace {
+
+constexpr uint64_t kMaxConfigBytes = 1 << 20;
 
 std::string trim(const std::string& text) {
   const auto first = text.find_first_not_of(" \t\r");
@@ -97,14 +104,30 @@ std::vector<ConfigEntry> parse_config_text(const std::string& text, const std::s
 
 std::vector<ConfigEntry> read_config_file(const std::string& path,
                                           const po::options_description& options) {
-  std::ifstream in(path);
-  if (!in) {
-    throw Error(ExitCode::kUsage,
-                "config file " + path + ": cannot be read: " + std::strerror(errno));
+  // The config of a root agent says which VMs' memory it reads and which files it writes: a
+  // file someone else could have written is refused, not trusted.
+  std::optional<SmallFile> file;
+  try {
+    file = read_small_regular_file(path, kMaxConfigBytes);
+  } catch (const Error& e) {
+    throw Error(ExitCode::kUsage, "config file " + path + ": cannot be read: " + e.what());
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_config_text(text.str(), path, options);
+  if (!file) throw Error(ExitCode::kUsage, "config file " + path + ": does not exist");
+  const struct stat& st = file->st;
+  if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
+    throw Error(ExitCode::kUsage, "config file " + path + " belongs to uid " +
+                                      std::to_string(st.st_uid) +
+                                      ": refusing it (it must belong to root)");
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+    throw Error(ExitCode::kUsage, "config file " + path + " is writable by " +
+                                      ((st.st_mode & S_IWOTH) ? "everyone" : "its group") +
+                                      " (mode " + mode + "): refusing it (chmod go-w " + path +
+                                      ")");
+  }
+  return parse_config_text(file->text, path, options);
 }
 
 void store_config(const std::vector<ConfigEntry>& entries, const std::string& path,

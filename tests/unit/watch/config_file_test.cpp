@@ -3,6 +3,11 @@
 #include "scrubber/config/config_file.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "snapshot/error.hpp"
 
@@ -121,6 +126,70 @@ TEST(ConfigFile, UnreadableFileIsAUsageError) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::kUsage);
     EXPECT_NE(std::string(e.what()).find("/nonexistent/singleton.conf"), std::string::npos);
+  }
+}
+
+// A config someone else could have written is refused (exit 2, saying why), never trusted: it
+// says whose memory a root agent reads and which files it writes.
+class ConfigFileTrust : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_FAIL() << "run as root: the checks chown a file to nobody";
+    std::string dir = std::filesystem::temp_directory_path() / "sg-config-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+    dir_ = dir;
+    path_ = dir_ / "singleton.conf";
+    std::ofstream(path_) << "backend = mincore\n";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string error() const {
+    Values v;
+    try {
+      read_config_file(path_, options(v));
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kUsage) << e.what();
+      return e.what();
+    }
+    return "";
+  }
+  std::filesystem::path dir_;
+  std::string path_;
+};
+
+TEST_F(ConfigFileTrust, RootOwnedAndNotWritableByOthersIsRead) {
+  ASSERT_EQ(::chmod(path_.c_str(), 0644), 0);
+  EXPECT_EQ(error(), "");
+}
+
+TEST_F(ConfigFileTrust, WritableByEveryoneIsRefused) {
+  ASSERT_EQ(::chmod(path_.c_str(), 0666), 0);
+  EXPECT_NE(error().find("is writable by everyone (mode 0666): refusing it"), std::string::npos)
+      << error();
+}
+
+TEST_F(ConfigFileTrust, WritableByItsGroupIsRefused) {
+  ASSERT_EQ(::chmod(path_.c_str(), 0664), 0);
+  EXPECT_NE(error().find("is writable by its group (mode 0664)"), std::string::npos) << error();
+}
+
+TEST_F(ConfigFileTrust, OwnedByAnotherUserIsRefused) {
+  ASSERT_EQ(::chown(path_.c_str(), 65534, 65534), 0);
+  EXPECT_NE(error().find("belongs to uid 65534: refusing it"), std::string::npos) << error();
+}
+
+TEST_F(ConfigFileTrust, SymlinkAndFifoAreRefusedAtOnce) {
+  const std::string link = dir_ / "link.conf";
+  ASSERT_EQ(::symlink(path_.c_str(), link.c_str()), 0);
+  const std::string fifo = dir_ / "fifo.conf";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& p : {link, fifo}) {
+    Values v;
+    try {
+      read_config_file(p, options(v));
+      ADD_FAILURE() << p << " was read";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kUsage) << e.what();
+    }
   }
 }
 
