@@ -79,9 +79,8 @@ CacheCounts MincorePageCacheView::count_pages(const ReadOnlyFile& file, uint64_t
   // No cachestat (Linux < 6.5): residency by mincore(), dirty and writeback from the frames'
   // kpageflags (each cached page touched through the mapping, as scan() does), so that evict()
   // still never hands a dirty page to fadvise (DONTNEED writes it back and drops it: measured on
-  // 6.1, where the plain mincore count let that happen). A range that
-  // starts inside a folio has no head: on 6.1 its tails' own bits are used (evict() ranges are
-  // whole folios).
+  // 6.1, where the plain mincore count let that happen). A range that starts inside a folio has
+  // no head: on 6.1 its tails' own bits are used (evict() ranges are whole folios).
   CacheCounts counts;
   for (uint64_t at = first; at < first + count; at += kWindowPages) {
     const uint64_t n = std::min(kWindowPages, first + count - at);
