@@ -7,8 +7,8 @@
 #                   keeps them: tests that run the CLI by its build path find it there too)
 #   /dev/sg/scratch an empty ext4 disk (4 KiB blocks): /tmp, /var/tmp, TMPDIR and the working
 #                   directory, so the tests' files live on a disk filesystem as on a host
-# Prints "--- ok NAME" or "--- FAILED NAME (...)" per binary with gtest's brief output (failures
-# only), and exits with the number of binaries that failed.
+# Prints "--- ok NAME" (with gtest's totals, skips and kernel cases) or "--- FAILED NAME (...)"
+# after gtest's whole log, per binary, and exits with the number of binaries that failed.
 . /payload/env
 
 echo "kernel $(uname -r), $(nproc) cpu(s), $(awk '/MemTotal/ {print $2}' /proc/meminfo) kB"
@@ -45,13 +45,16 @@ for name in $SG_UNIT_BINARIES; do
 		continue
 	fi
 	start=$(date +%s)
-	"$bin" --gtest_brief=1 --gtest_color=no >/tmp/gtest.log 2>&1
+	"$bin" --gtest_color=no >/tmp/gtest.log 2>&1
 	rc=$?
 	took=$(($(date +%s) - start))
-	cat /tmp/gtest.log
 	if [ $rc -eq 0 ] && grep -q '^\[  PASSED  \]' /tmp/gtest.log; then
+		# Passed: the totals, any skip, and which case each kernel-dependent test took.
+		grep -E '^\[ KERNEL   \]|^\[  (SKIPPED |PASSED  )\]|^\[==========\] .* ran' /tmp/gtest.log
 		echo "--- ok $name (${took}s)"
 	else
+		# Failed or crashed: the whole log (the last "[ RUN ]" names the test that crashed).
+		cat /tmp/gtest.log
 		why="exit $rc"
 		[ $rc -gt 128 ] && why="killed by signal $((rc - 128)): crashed"
 		[ $rc -eq 0 ] && why="exit 0 without gtest's PASSED line"
