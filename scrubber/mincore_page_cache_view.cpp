@@ -77,11 +77,36 @@ CacheCounts MincorePageCacheView::count_pages(const ReadOnlyFile& file, uint64_t
     have_cachestat_ = counts.has_value();
     if (counts) return *counts;
   }
+  // No cachestat (Linux < 6.5): residency by mincore(), dirty and writeback from the frames'
+  // kpageflags (each cached page touched through the mapping, as scan() does), so that evict()
+  // still never hands a dirty page to fadvise (DONTNEED writes it back and drops it: measured on
+  // 6.1, where the plain mincore count let that happen). A range that starts inside a folio has
+  // no head: on 6.1 its tails' own bits are used (evict() ranges are whole folios).
   CacheCounts counts;
   for (uint64_t at = first; at < first + count; at += kWindowPages) {
     const uint64_t n = std::min(kWindowPages, first + count - at);
     FileMapping map(file.fd(), file.path().c_str(), at * kPageBytes, n * kPageBytes);
-    for (unsigned char v : resident_pages(file, map, n)) counts.cached_pages += v & 1;
+    const std::vector<unsigned char> resident = resident_pages(file, map, n);
+    std::vector<CachedPage> pages;
+    pages.reserve(n);
+    if (!read_resident_pages(map.data(), resident, at, at, /*hashes=*/false, pages)) {
+      throw Error(ExitCode::kPartial,
+                  "count " + file.path() + ": the file shrank during the count");
+    }
+    const std::vector<PageFrame> all = frames_.frames(map.data(), n);
+    std::vector<PageFrame> frames;
+    frames.reserve(pages.size());
+    for (CachedPage& page : pages) {
+      frames.push_back(all[page.index - at]);
+      page.flags |= page_flags_from_frame(frames.back(), /*own_mappings=*/1);
+    }
+    assign_folio_extents(pages, frames);
+    inherit_folio_flags(pages);
+    for (const CachedPage& page : pages) {
+      ++counts.cached_pages;
+      counts.dirty_pages += (page.flags & kPageDirty) ? 1 : 0;  // both, as cachestat counts
+      counts.writeback_pages += (page.flags & kPageWriteback) ? 1 : 0;
+    }
   }
   return counts;
 }

@@ -33,8 +33,8 @@ class MincorePageCacheView : public PageCacheView {
   static constexpr uint64_t kWindowPages = 32768;
 
  private:
-  // Counts by cachestat(2), or by mincore() on a fresh mapping where the kernel lacks it (then
-  // dirty and writeback are unknown and reported as 0).
+  // Counts by cachestat(2), or where the kernel lacks it by mincore() on a fresh mapping and the
+  // kpageflags of the cached pages (dirty, writeback).
   CacheCounts count_pages(const ReadOnlyFile& file, uint64_t first, uint64_t count);
 
   KernelPageFrames frames_;
