@@ -161,6 +161,19 @@ struct OutsideReclaim {
   }
 
  private:
+  // The command answers EBUSY while another refresh is under way (another test, another tool):
+  // try again briefly, so that the figures are fresh.
+  static void refresh_damon_stats(const std::filesystem::path& state) {
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      const int fd = ::open(state.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) return;
+      const bool done = ::write(fd, "update_schemes_stats", 20) == 20;
+      const int err = errno;
+      ::close(fd);
+      if (done || err != EBUSY) return;
+      ::usleep(20 * 1000);
+    }
+  }
   static std::string read_word(const std::filesystem::path& p) {
     std::ifstream in(p);
     std::string w;

@@ -53,7 +53,9 @@ TEST(HostCacheUsage, SeesAFileJustWrittenAndNothingAfterDropping) {
   testing::note_kernel_case(cachestat ? "cachestat(2)" : "no cachestat(2): mincore fallback");
   EXPECT_EQ(usage.from_cachestat, cachestat);
   EXPECT_EQ(usage.cached_bytes, 4u << 20);
-  if (!cachestat) EXPECT_EQ(usage.dirty_bytes, 0u) << "mincore cannot tell dirty pages";
+  if (!cachestat) {
+    EXPECT_EQ(usage.dirty_bytes, 0u) << "mincore cannot tell dirty pages";
+  }
   int fd = open((dir / "f").c_str(), O_RDONLY);
   fdatasync(fd);
   posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
