@@ -106,6 +106,15 @@ TEST_F(CliErrorsTest, ASecondPassWhileTheLockIsHeldIsAnEnvironmentError) {
   ::close(fd);
 }
 
+// A config file anyone could have written is refused before anything runs.
+TEST_F(CliErrorsTest, AConfigFileWritableByOthersIsAUsageError) {
+  const std::string config = (lock_dir_ / "singleton.conf").string();
+  std::ofstream(config) << "backend = mincore\n";
+  ASSERT_EQ(::chmod(config.c_str(), 0666), 0);
+  expect_error(run_singleton("watch --once --config " + config), 2,
+               "is writable by everyone (mode 0666): refusing it");
+}
+
 TEST_F(CliErrorsTest, UnknownOptionsAndValuesAreUsageErrors) {
   expect_error(run_singleton("scan --frobnicate"), 2, "frobnicate");
   expect_error(run_singleton("scan --backend turbo --pid 1 --image /etc/hostname"), 2, "turbo");
