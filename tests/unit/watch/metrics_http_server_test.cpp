@@ -256,7 +256,10 @@ TEST(MetricsHttpServer, HundredParallelConnectionsAreAnsweredOrRefusedCleanly) {
   EXPECT_EQ(broken, 0);
   EXPECT_EQ(answered + refused, kClients);
   EXPECT_GE(answered, 1);
-  EXPECT_LT(took, 5.0);
+  // Bounded, not fast (speed is for benchmarks; this also runs in TCG guests): every connection
+  // is answered or closed within its 2 s deadline, at most 64 wait for 4 workers, so all are
+  // done in 16 x 2 s plus one deadline; a hang or an unbounded queue would exceed it.
+  EXPECT_LT(took, 36.0);
   // Still serving afterwards.
   EXPECT_TRUE(is_complete_answer(scrape(server.port()), body));
 }
