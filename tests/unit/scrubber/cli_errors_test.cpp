@@ -12,6 +12,7 @@
 
 #include "tests/integration/scrubber/cli_run.hpp"
 #include "tests/unit/scrubber/temp_file.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 namespace singleton {
 namespace {
@@ -34,17 +35,13 @@ class CliErrorsTest : public ::testing::Test {
   void SetUp() override {
     if (::geteuid() != 0)
       GTEST_FAIL() << "run as root: these checks run the CLI as root and as nobody";
-    // The lock's directory must be private (PassLock refuses a world-writable one like /tmp).
-    std::string dir = std::filesystem::temp_directory_path() / "singleton-cli-test-XXXXXX";
-    if (::mkdtemp(dir.data()) == nullptr) GTEST_FAIL() << "mkdtemp " << dir;
-    lock_dir_ = dir;
-    lock_ = lock_dir_ / "pass.lock";
     ::setenv("SINGLETON_LOCK_FILE", lock_.c_str(), 1);
   }
-  void TearDown() override { std::filesystem::remove_all(lock_dir_); }
   std::string self() const { return std::to_string(::getpid()); }
-  std::filesystem::path lock_dir_;
-  std::filesystem::path lock_;
+  // The lock's directory must be private (PassLock refuses a world-writable one like /tmp).
+  testing::TempDir temp_{"singleton-cli-test"};
+  const std::filesystem::path& lock_dir_ = temp_.path();
+  const std::filesystem::path lock_ = lock_dir_ / "pass.lock";
 };
 
 TEST_F(CliErrorsTest, MissingImageIsAUsageError) {

@@ -16,29 +16,15 @@
 #include "scrubber/mincore_page_cache_view.hpp"
 #include "snapshot/error.hpp"
 #include "tests/unit/scrubber/temp_file.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 namespace singleton {
 namespace {
 
+using testing::TempDir;
 using testing::TempFile;
 
-// A fresh directory under TMPDIR (or /tmp), removed with its files.
-class TempDir {
- public:
-  TempDir() {
-    const char *base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sg-audit-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp " + tmpl);
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string operator/(const std::string &name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-std::vector<boost::json::object> lines_of(const std::string &path) {
+std::vector<boost::json::object> lines_of(const std::string& path) {
   std::ifstream in(path);
   std::vector<boost::json::object> out;
   for (std::string line; std::getline(in, line);)
@@ -46,10 +32,10 @@ std::vector<boost::json::object> lines_of(const std::string &path) {
   return out;
 }
 
-ExitCode open_error(const std::string &path) {
+ExitCode open_error(const std::string& path) {
   try {
     EvictionAudit audit(path);
-  } catch (const Error &e) {
+  } catch (const Error& e) {
     return e.code();
   }
   return ExitCode::kDone;
@@ -133,7 +119,7 @@ TEST(EvictionAudit, MincoreViewRecordsWhatItHandsToFadvise) {
   const EvictResult result = view.evict(file, ranges);
   const auto lines = lines_of(dir / "audit");
   std::vector<std::pair<uint64_t, uint64_t>> audited;
-  for (const auto &line : lines) {
+  for (const auto& line : lines) {
     audited.emplace_back(boost::json::value_to<uint64_t>(line.at("first_page")),
                          boost::json::value_to<uint64_t>(line.at("pages")));
   }
@@ -145,7 +131,7 @@ TEST(EvictionAudit, MincoreViewRecordsWhatItHandsToFadvise) {
   // Pages outside the audited ranges were not evicted by the view.
   const int fd = ::open(temp.path().c_str(), O_RDONLY | O_CLOEXEC);
   uint64_t cached_outside = 0;
-  void *map = ::mmap(nullptr, 8 << 20, PROT_READ, MAP_SHARED, fd, 0);
+  void* map = ::mmap(nullptr, 8 << 20, PROT_READ, MAP_SHARED, fd, 0);
   std::vector<unsigned char> vec((8 << 20) / 4096);
   ::mincore(map, 8 << 20, vec.data());
   ::munmap(map, 8 << 20);

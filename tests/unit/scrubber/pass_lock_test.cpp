@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "snapshot/error.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 namespace singleton {
 namespace {
@@ -22,29 +23,26 @@ class PassLockTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_FAIL() << "run as root: the checks chown files to another user";
-    std::string dir = std::filesystem::temp_directory_path() / "sg-lock-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir.data()), nullptr);
-    dir_ = dir;
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // The exit code and message of taking the lock at `path` ("" and kDone when
   // it was taken).
-  static std::pair<ExitCode, std::string> take(const std::string &path) {
+  static std::pair<ExitCode, std::string> take(const std::string& path) {
     try {
       PassLock lock(path);
-    } catch (const Error &e) {
+    } catch (const Error& e) {
       return {e.code(), e.what()};
     }
     return {ExitCode::kDone, ""};
   }
-  static std::string content(const std::string &path) {
+  static std::string content(const std::string& path) {
     std::ifstream in(path);
     std::stringstream s;
     s << in.rdbuf();
     return s.str();
   }
-  std::filesystem::path dir_;
+  testing::TempDir temp_{"sg-lock-test"};
+  const std::filesystem::path& dir_ = temp_.path();
 };
 
 TEST_F(PassLockTest, TakenInAPrivateDirectoryWithoutTruncatingWhatIsThere) {

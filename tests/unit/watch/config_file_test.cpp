@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "snapshot/error.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 namespace singleton {
 namespace {
@@ -135,13 +136,8 @@ class ConfigFileTrust : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_FAIL() << "run as root: the checks chown a file to nobody";
-    std::string dir = std::filesystem::temp_directory_path() / "sg-config-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir.data()), nullptr);
-    dir_ = dir;
-    path_ = dir_ / "singleton.conf";
     std::ofstream(path_) << "backend = mincore\n";
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string error() const {
     Values v;
     try {
@@ -152,8 +148,9 @@ class ConfigFileTrust : public ::testing::Test {
     }
     return "";
   }
-  std::filesystem::path dir_;
-  std::string path_;
+  testing::TempDir temp_{"sg-config"};
+  const std::filesystem::path& dir_ = temp_.path();
+  const std::string path_ = dir_ / "singleton.conf";
 };
 
 TEST_F(ConfigFileTrust, RootOwnedAndNotWritableByOthersIsRead) {
