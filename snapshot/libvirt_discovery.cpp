@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "snapshot/domain_xml.hpp"
+#include "snapshot/printable.hpp"
 #include "snapshot/proc_files.hpp"
 #include "snapshot/qemu_cmdline.hpp"
 
@@ -96,10 +97,10 @@ void discover_libvirt_vms(const std::string& uri, std::vector<LibvirtVm>& vms,
     Vm& vm = found.vm;
     vm.source = VmSource::kLibvirt;
     const char* name = virDomainGetName(domain.get());
-    vm.name = name ? name : "";
+    vm.name = printable(name ? name : "");
     char uuid[VIR_UUID_STRING_BUFLEN] = {};
     if (virDomainGetUUIDString(domain.get(), uuid) == 0) vm.uuid = uuid;
-    std::string who = "libvirt domain '" + vm.name + "'";
+    std::string who = "libvirt domain '" + vm.name + "'";  // printable: see above
 
     std::unique_ptr<char, MallocFreer> xml(virDomainGetXMLDesc(domain.get(), 0));
     if (!xml) {
