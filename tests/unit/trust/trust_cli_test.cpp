@@ -210,6 +210,29 @@ TEST_F(TrustCliTest, ImageTheProcessDoesNotHoldOpenIsAUsageErrorSayingSo) {
   EXPECT_EQ(ok.rc, 0) << ok.err;
 }
 
+// A VM name or image path with control bytes reaches no terminal raw: the name is shown escaped
+// beside its pid and source, the path is refused (it would be a report line and a label value).
+TEST_F(TrustCliTest, ControlBytesInNamesAndPathsAreEscapedAndSuchPathsRefused) {
+  TempDir dir;
+  const std::string bad_path = dir / "bad\nname\x1b[2J.img";
+  write_file(bad_path, 1 << 20, 0600);
+  write_file(dir / "good.img", 1 << 20, 0600);
+  FakeQemu evil(
+      {.args = {"-name", "guest=evil\x1b[2J\nname", "-drive", "file=" + bad_path + ",format=raw",
+                "-drive", "file=" + dir / "good.img" + ",format=raw"},
+       .hold = {bad_path, dir / "good.img"}});
+  const CliRun vms = run_singleton("vms");
+  for (const std::string* text : {&vms.out, &vms.err})
+    EXPECT_EQ(text->find('\x1b'), std::string::npos) << "raw ESC in: " << *text;
+  const std::string pid = std::to_string(evil.pid());
+  EXPECT_NE(vms.out.find("evil\\x1b[2J\\x0aname"), std::string::npos) << vms.out;
+  EXPECT_NE(vms.out.find(dir / "good.img"), std::string::npos) << vms.out;
+  EXPECT_NE(vms.err.find("VM 'evil\\x1b[2J\\x0aname' (pid " + pid + ", proc)"), std::string::npos)
+      << vms.err;
+  EXPECT_NE(vms.err.find("bad\\x0aname\\x1b[2J.img"), std::string::npos) << vms.err;
+  EXPECT_NE(vms.err.find("refused"), std::string::npos) << vms.err;
+}
+
 // `vms --json` with one VM beyond a bound and a legitimate one: exit 1, an error naming the bound
 // and the pid, the legitimate VM listed. Returns the seconds `vms` took.
 double expect_bounded(pid_t bad, pid_t legit, const std::string& bound) {
