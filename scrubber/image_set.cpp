@@ -23,9 +23,18 @@ ImageSet collect_images(const std::vector<Vm>& vms) {
       }
       std::vector<std::string> chain{disk.path};
       chain.insert(chain.end(), disk.backing.begin(), disk.backing.end());
-      for (const std::string& path : chain) {
+      for (size_t i = 0; i < chain.size(); ++i) {
+        const std::string& path = chain[i];
         try {
           ReadOnlyFile file(path);
+          // Discovery matched the path to a file the VMM holds open; the path may name another file
+          // by now (renamed over): only that file may be read for this VM.
+          if (disk.held.size() == chain.size() &&
+              FileId{file.device(), file.inode()} != disk.held[i]) {
+            throw Error(
+                ExitCode::kPartial,
+                "image " + path + ": not the file the VM holds open (replaced since discovery)");
+          }
           const auto key = std::make_pair(file.device(), file.inode());
           auto [it, inserted] = by_inode.emplace(key, set.images.size());
           if (inserted) set.images.push_back(Image{path, std::move(file), {}, ""});

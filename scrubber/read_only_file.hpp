@@ -10,9 +10,12 @@ namespace singleton {
 // the kernel module takes files by fd (it hashes only what the caller could read).
 class ReadOnlyFile {
  public:
-  // Opens `path` O_RDONLY|O_CLOEXEC (O_NOATIME when allowed): a regular file or a block device.
-  // Throws SystemError naming the path (EACCES/EPERM map to ExitCode::kEnvironment, others to
-  // kPartial), Error(kUsage) when it does not exist or is something else (a directory, ...).
+  // Resolves `path` (realpath: symlinks an operator gave are followed once, opening nothing), then
+  // opens it O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY (O_NOATIME when allowed) only when it is a
+  // regular file or a block device, checked before the open (snapshot/image_open.hpp): a FIFO, a
+  // character device or a symlink to one is refused at once, never opened. Throws SystemError
+  // naming the path (EACCES/EPERM map to ExitCode::kEnvironment, others to kPartial), Error(kUsage)
+  // when it does not exist or is something else (a directory, ...).
   explicit ReadOnlyFile(const std::string& path);
   ~ReadOnlyFile();
   ReadOnlyFile(ReadOnlyFile&& other) noexcept;

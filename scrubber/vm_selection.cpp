@@ -62,6 +62,7 @@ VmSelection select_vms(const VmSelectionOptions& options) {
   DiscoveryResult found = discover_vms(discovery);
   VmSelection selection;
   for (const DiscoveryProblem& problem : found.problems) {
+    if (problem.debug) continue;  // a process of another user that looks like QEMU: ignored
     if (problem.warning) {
       selection.warnings.push_back(problem.message);
     } else if (problem.code == ExitCode::kUsage || problem.code == ExitCode::kEnvironment) {

@@ -30,15 +30,14 @@ std::vector<std::string> parse_qemu_img_backing_chain(std::string_view json_text
 }
 
 std::vector<std::string> query_backing_chain(const std::string& path, const std::string& format) {
-  std::vector<std::string> argv{"qemu-img", "info", "-U", "--backing-chain", "--output=json"};
-  if (!format.empty()) {
-    argv.push_back("-f");
-    argv.push_back(format);
-  }
-  argv.push_back("--");
-  argv.push_back(path);
-  ProgramOutput output = run_program(argv);
   std::string origin = "qemu-img info " + path;
+  // Without -f qemu-img probes the format, and an image whose content looks like qcow2 names any
+  // file as its backing (CVE-2024-4467 pattern).
+  if (format.empty()) throw Error(ExitCode::kUsage, origin + ": no format given: not probed");
+  ProgramOutput output = run_confined(
+      {"qemu-img", "info", "-U", "--backing-chain", "--output=json", "-f", format, "--", path},
+      Confinement{});
+  if (output.timed_out) throw Error(ExitCode::kPartial, origin + ": timed out");
   if (output.exit_status != 0) {
     std::string err = output.err;
     while (!err.empty() && err.back() == '\n') err.pop_back();

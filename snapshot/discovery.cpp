@@ -3,29 +3,24 @@
 #include <algorithm>
 #include <set>
 
-#include "snapshot/backing_chain.hpp"
+#include "snapshot/held_disks.hpp"
 #include "snapshot/libvirt_discovery.hpp"
 #include "snapshot/proc_discovery.hpp"
 
 namespace singleton {
 namespace {
 
-// Turns discovered disks into the VM's disks, asking qemu-img for chains nobody stated.
-void attach_disks(Vm& vm, std::vector<DiscoveredDisk> disks, const DiscoveryOptions& options,
-                  std::vector<DiscoveryProblem>& problems) {
-  for (auto& found : disks) {
-    if (!found.backing_known && options.resolve_backing_chains) {
-      try {
-        found.disk.backing = query_backing_chain(found.disk.path, found.disk.format);
-      } catch (const std::exception& e) {
-        // The VM is still usable: its top image is known, only the chain below it is not.
-        problems.push_back(
-            {vm.pid, "VM '" + vm.name + "': backing chain of " + found.disk.path + ": " + e.what(),
-             ExitCode::kPartial, true});
-      }
-    }
-    vm.disks.push_back(std::move(found.disk));
-  }
+// Keeps of the discovered disks those the VM's process holds open (held_disks.hpp). False when the
+// VM exceeded a bound and is to be left out.
+bool attach_disks(Vm& vm, std::vector<DiscoveredDisk> disks, bool explicit_images,
+                  const DiscoveryOptions& options, std::vector<DiscoveryProblem>& problems) {
+  const HeldFiles held(vm.pid);
+  auto admitted =
+      admit_disks(held, std::move(disks),
+                  {describe_vm(vm), explicit_images, options.resolve_backing_chains}, problems);
+  if (!admitted) return false;
+  vm.disks = std::move(*admitted);
+  return true;
 }
 
 }  // namespace
@@ -54,8 +49,8 @@ DiscoveryResult discover_vms(const DiscoveryOptions& options) {
     }
     for (auto& vm : found) {
       if (!seen.insert(vm.vm.pid).second) continue;
-      attach_disks(vm.vm, std::move(vm.disks), options, result.problems);
-      result.vms.push_back(std::move(vm.vm));
+      if (attach_disks(vm.vm, std::move(vm.disks), false, options, result.problems))
+        result.vms.push_back(std::move(vm.vm));
     }
   }
 
@@ -65,10 +60,11 @@ DiscoveryResult discover_vms(const DiscoveryOptions& options) {
     std::set<pid_t> skip = seen;
     skip.insert(explicit_pids.begin(), explicit_pids.end());
     try {
-      for (auto& vm : discover_proc_vms(skip)) {
+      for (auto& vm :
+           discover_proc_vms(skip, resolve_vm_users(options.vm_users), result.problems)) {
         seen.insert(vm.vm.pid);
-        attach_disks(vm.vm, std::move(vm.disks), options, result.problems);
-        result.vms.push_back(std::move(vm.vm));
+        if (attach_disks(vm.vm, std::move(vm.disks), false, options, result.problems))
+          result.vms.push_back(std::move(vm.vm));
       }
     } catch (const Error& e) {
       result.problems.push_back({0, std::string("/proc scan: ") + e.what(), e.code(), false});
@@ -82,8 +78,8 @@ DiscoveryResult discover_vms(const DiscoveryOptions& options) {
     auto same = std::find_if(result.vms.begin(), result.vms.end(),
                              [&](const Vm& other) { return other.pid == spec.pid; });
     if (same != result.vms.end()) result.vms.erase(same);
-    attach_disks(vm->vm, std::move(vm->disks), options, result.problems);
-    result.vms.push_back(std::move(vm->vm));
+    if (attach_disks(vm->vm, std::move(vm->disks), true, options, result.problems))
+      result.vms.push_back(std::move(vm->vm));
   }
   return result;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "snapshot/error.hpp"
+#include "snapshot/process_trust.hpp"
 #include "snapshot/vm.hpp"
 
 namespace singleton {
@@ -28,8 +29,13 @@ struct DiscoveryOptions {
   // `also_scan_with_explicit` is set: the user said which processes to look at.
   std::vector<ExplicitVmSpec> explicit_vms;
   bool also_scan_with_explicit = false;
-  // Ask qemu-img for backing chains the source did not state (qcow2 and unknown formats).
+  // Read backing chains the source did not state from the qcow2 headers of the files the VMM holds
+  // open (held_disks.hpp). qemu-img is never run on a VM's paths.
   bool resolve_backing_chains = true;
+  // Users (names or uids) whose QEMU processes /proc discovery takes for VMs; a process of anyone
+  // else is ignored (process_trust.hpp). Libvirt's domains and explicit --pid VMs are not filtered
+  // by user (libvirt is root's; the operator named the pid).
+  std::vector<std::string> vm_users = kDefaultVmUsers;
 };
 
 // Something discovery could not do. Warnings (libvirt not running on a host without libvirt,
@@ -39,6 +45,9 @@ struct DiscoveryProblem {
   std::string message;  // one line, naming the pid/domain/file
   ExitCode code = ExitCode::kPartial;
   bool warning = false;
+  // Only worth showing when asked for details (a process of another user that looks like QEMU and
+  // was ignored): implies `warning`.
+  bool debug = false;
 };
 
 struct DiscoveryResult {

@@ -10,6 +10,7 @@
 
 #include "snapshot/cachestat.hpp"
 #include "snapshot/error.hpp"
+#include "snapshot/image_open.hpp"
 #include "snapshot/pagemap.hpp"
 #include "snapshot/unique_fd.hpp"
 
@@ -53,9 +54,10 @@ HostCacheUsage mincore_usage(int fd, const std::string& path) {
 }  // namespace
 
 HostCacheUsage host_cache_usage(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME));
-  if (!fd.valid() && errno == EPERM) fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) throw_errno("open " + path);
+  // Discovery's paths are canonical (read from /proc/PID/fd): no symlink to follow, and a FIFO or
+  // device put in an image's place is refused before it is opened.
+  struct stat st {};
+  UniqueFd fd = open_image(path, st);
   if (auto pages = cachestat_pages(fd.get(), path, 0, 0)) {
     return HostCacheUsage{pages->cached * kPageSize, pages->dirty * kPageSize, true};
   }

@@ -13,7 +13,9 @@ struct HostCacheUsage {
 };
 
 // cachestat(2) (Linux 6.5+) over the whole file, or mmap + mincore where it is missing. Neither
-// reads the file nor changes the cache. Throws SystemError naming the path.
+// reads the file nor changes the cache. The file is opened as open_image() does: a symlink, a FIFO
+// or a device other than a block device is refused unopened. Throws SystemError naming the path,
+// Error(kUsage) for a file of the wrong type.
 HostCacheUsage host_cache_usage(const std::string& path);
 
 }  // namespace singleton

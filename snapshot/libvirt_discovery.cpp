@@ -5,9 +5,13 @@
 
 #include <cstdlib>
 #include <memory>
+#include <set>
 
+#include "snapshot/discovery_limits.hpp"
 #include "snapshot/domain_xml.hpp"
+#include "snapshot/printable.hpp"
 #include "snapshot/proc_files.hpp"
+#include "snapshot/process_trust.hpp"
 #include "snapshot/qemu_cmdline.hpp"
 
 namespace singleton {
@@ -39,9 +43,16 @@ void silence_libvirt_errors() {
   (void)done;
 }
 
+// Anyone can put a domain's UUID on a command line, and a stale pid file may name a pid reused
+// by anyone: only a process /proc discovery would trust (process_trust.hpp) stands for a domain.
+bool is_trusted_qemu(pid_t pid, const std::vector<std::string>& argv) {
+  static const std::set<uid_t> vm_uids = resolve_vm_users(kDefaultVmUsers);
+  return is_qemu_command(argv) && !why_not_trusted(pid, vm_uids);
+}
+
 bool cmdline_has_uuid(pid_t pid, const std::string& uuid) {
-  auto argv = read_cmdline(pid);
-  if (!is_qemu_command(argv)) return false;
+  auto argv = read_cmdline(pid, kMaxCmdlineBytes);
+  if (!is_trusted_qemu(pid, argv)) return false;
   for (size_t i = 0; i + 1 < argv.size(); ++i)
     if ((argv[i] == "-uuid" || argv[i] == "--uuid") && argv[i + 1] == uuid) return true;
   return false;
@@ -65,7 +76,9 @@ pid_t find_domain_pid(const std::string& uri, const std::string& name, const std
       char* end = nullptr;
       long pid = std::strtol(text->c_str(), &end, 10);
       // A stale pid file of a crashed domain must not point at an unrelated process.
-      if (pid > 0 && end != text->c_str() && is_qemu_command(read_cmdline(static_cast<pid_t>(pid))))
+      if (pid > 0 && end != text->c_str() &&
+          is_trusted_qemu(static_cast<pid_t>(pid),
+                          read_cmdline(static_cast<pid_t>(pid), kMaxCmdlineBytes)))
         return static_cast<pid_t>(pid);
     }
   }
@@ -96,10 +109,10 @@ void discover_libvirt_vms(const std::string& uri, std::vector<LibvirtVm>& vms,
     Vm& vm = found.vm;
     vm.source = VmSource::kLibvirt;
     const char* name = virDomainGetName(domain.get());
-    vm.name = name ? name : "";
+    vm.name = printable(name ? name : "");
     char uuid[VIR_UUID_STRING_BUFLEN] = {};
     if (virDomainGetUUIDString(domain.get(), uuid) == 0) vm.uuid = uuid;
-    std::string who = "libvirt domain '" + vm.name + "'";
+    std::string who = "libvirt domain '" + vm.name + "'";  // printable: see above
 
     std::unique_ptr<char, MallocFreer> xml(virDomainGetXMLDesc(domain.get(), 0));
     if (!xml) {

@@ -8,8 +8,12 @@
 #include <cstring>
 #include <set>
 
+#include "snapshot/discovery_limits.hpp"
+#include "snapshot/held_disks.hpp"
 #include "snapshot/open_files.hpp"
+#include "snapshot/printable.hpp"
 #include "snapshot/proc_files.hpp"
+#include "snapshot/process_trust.hpp"
 #include "snapshot/qemu_cmdline.hpp"
 
 namespace singleton {
@@ -22,15 +26,13 @@ std::string absolute_in(const std::string& path, const std::string& cwd) {
 
 std::vector<DiscoveredDisk> disks_from_open_files(const std::vector<OpenFile>& files) {
   std::vector<DiscoveredDisk> disks;
-  std::set<std::pair<dev_t, ino_t>> seen;  // one image may be open on several fds
+  std::set<FileId> seen;  // one image may be open on several fds
   for (const auto& file : files) {
-    if (!looks_like_disk_image(file) || !seen.insert({file.device, file.inode}).second) continue;
+    if (file.block_device || !looks_like_disk_image(file) || !seen.insert(file.id).second) continue;
     DiscoveredDisk disk;
     disk.disk.path = file.path;
-    disk.disk.format = detect_image_format(file.path);
     disk.disk.cache = cache_mode_from_open_flags(file.flags);
-    disk.backing_known = disk.disk.format == "raw";
-    disks.push_back(std::move(disk));
+    disks.push_back(std::move(disk));  // format and chain: admit_disks reads them
   }
   return disks;
 }
@@ -44,26 +46,44 @@ std::string process_name(pid_t pid) {
 
 }  // namespace
 
-std::vector<ProcVm> discover_proc_vms(const std::set<pid_t>& skip) {
+std::vector<ProcVm> discover_proc_vms(const std::set<pid_t>& skip, const std::set<uid_t>& vm_uids,
+                                      std::vector<DiscoveryProblem>& problems) {
   std::vector<ProcVm> found;
   for (pid_t pid : list_pids()) {
     if (skip.count(pid)) continue;
-    auto argv = read_cmdline(pid);
+    bool truncated = false;
+    auto argv = read_cmdline(pid, kMaxCmdlineBytes, &truncated);
     if (!is_qemu_command(argv) || !process_alive(pid)) continue;
+    // Nothing of an untrusted process is looked at further: its command line names files only its
+    // owner could choose. A debug note, not an error: any user may run such a process.
+    if (auto why = why_not_trusted(pid, vm_uids)) {
+      problems.push_back(
+          {pid, "pid " + std::to_string(pid) + " (proc): a QEMU command line, ignored: " + *why,
+           ExitCode::kPartial, true, true});
+      continue;
+    }
     QemuCommandLine cmdline = parse_qemu_cmdline(argv);
+    if (truncated)
+      cmdline.too_much = "a command line over " + std::to_string(kMaxCmdlineBytes) + " bytes";
     ProcVm vm;
     vm.vm.source = VmSource::kProc;
     vm.vm.pid = pid;
-    vm.vm.name = cmdline.name.empty() ? "qemu-" + std::to_string(pid) : cmdline.name;
-    vm.vm.uuid = cmdline.uuid;
+    vm.vm.name = printable(cmdline.name.empty() ? "qemu-" + std::to_string(pid) : cmdline.name);
+    vm.vm.uuid = printable(cmdline.uuid);
     vm.vm.ram_bytes = cmdline.ram_bytes;
+    if (!cmdline.too_much.empty()) {
+      problems.push_back({pid, describe_vm(vm.vm) + ": " + cmdline.too_much + ": VM skipped",
+                          ExitCode::kPartial, false});
+      continue;
+    }
     std::string cwd = read_link("/proc/" + std::to_string(pid) + "/cwd");
     vm.disks = std::move(cmdline.disks);
     for (auto& disk : vm.disks) {
       disk.disk.path = absolute_in(disk.disk.path, cwd);
       for (auto& backing : disk.disk.backing) backing = absolute_in(backing, cwd);
     }
-    if (vm.disks.empty()) vm.disks = disks_from_open_files(open_regular_files(pid));
+    if (vm.disks.empty())
+      vm.disks = disks_from_open_files(open_image_files(pid, kMaxOpenFds).files);
     found.push_back(std::move(vm));
   }
   return found;
@@ -79,27 +99,18 @@ std::optional<ProcVm> describe_explicit_vm(const ExplicitVmSpec& spec,
   ProcVm vm;
   vm.vm.source = VmSource::kExplicit;
   vm.vm.pid = spec.pid;
-  vm.vm.name = process_name(spec.pid);
-  std::vector<OpenFile> open_files = open_regular_files(spec.pid);
+  vm.vm.name = printable(process_name(spec.pid));
   for (const auto& image : spec.images) {
     char resolved[PATH_MAX];
-    struct stat st;
-    if (!::realpath(image.c_str(), resolved) || ::stat(resolved, &st) != 0) {
-      problems.push_back(
-          {spec.pid, "--image " + image + ": " + std::strerror(errno), ExitCode::kUsage, false});
+    if (!::realpath(image.c_str(), resolved)) {
+      problems.push_back({spec.pid, "--image " + printable(image) + ": " + std::strerror(errno),
+                          ExitCode::kUsage, false});
       continue;
     }
+    // Format, cache mode (from the process's own open flags) and chain: admit_disks, from the file
+    // the process holds, if it does.
     DiscoveredDisk disk;
     disk.disk.path = resolved;
-    disk.disk.format = detect_image_format(resolved);
-    disk.backing_known = disk.disk.format == "raw";
-    // The process's own open flags tell whether it bypasses the host cache.
-    for (const auto& file : open_files) {
-      if (file.device == st.st_dev && file.inode == st.st_ino) {
-        disk.disk.cache = cache_mode_from_open_flags(file.flags);
-        break;
-      }
-    }
     vm.disks.push_back(std::move(disk));
   }
   return vm;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <memory>
 
 #include "snapshot/error.hpp"
@@ -16,9 +17,14 @@ namespace singleton {
 namespace {
 
 // Reads until EOF: /proc files report size 0, so the size cannot be asked in advance.
-bool read_all(int fd, std::string& out) {
+bool read_all(int fd, std::string& out, size_t max_bytes = SIZE_MAX, bool* truncated = nullptr) {
   char buffer[16384];
   for (;;) {
+    if (out.size() >= max_bytes) {
+      if (truncated) *truncated = true;
+      out.resize(max_bytes);
+      return true;
+    }
     ssize_t n = ::read(fd, buffer, sizeof buffer);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -47,9 +53,16 @@ std::optional<std::string> try_read_text_file(const std::string& path) {
   return text;
 }
 
-std::vector<std::string> read_cmdline(pid_t pid) {
+std::vector<std::string> read_cmdline(pid_t pid, size_t max_bytes, bool* truncated) {
   std::vector<std::string> args;
-  auto text = try_read_text_file("/proc/" + std::to_string(pid) + "/cmdline");
+  if (truncated) *truncated = false;
+  std::optional<std::string> text;
+  {
+    UniqueFd fd(
+        ::open(("/proc/" + std::to_string(pid) + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC));
+    std::string read;
+    if (fd.valid() && read_all(fd.get(), read, max_bytes, truncated)) text = std::move(read);
+  }
   if (!text) return args;
   size_t start = 0;
   while (start < text->size()) {

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,8 +16,10 @@ std::string read_text_file(const std::string& path);
 // Like read_text_file, but nullopt when the file cannot be read (a process that just exited).
 std::optional<std::string> try_read_text_file(const std::string& path);
 
-// /proc/PID/cmdline split at its NULs; empty when the process is gone or a kernel thread.
-std::vector<std::string> read_cmdline(pid_t pid);
+// /proc/PID/cmdline split at its NULs; empty when the process is gone or a kernel thread. At most
+// `max_bytes` are read (any process may have a huge one); `truncated` says if it was cut.
+std::vector<std::string> read_cmdline(pid_t pid, size_t max_bytes = SIZE_MAX,
+                                      bool* truncated = nullptr);
 
 // True while /proc/PID exists and the process is not a zombie (an exiting VMM is "gone").
 bool process_alive(pid_t pid);

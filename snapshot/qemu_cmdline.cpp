@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <map>
 #include <optional>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "snapshot/discovery_limits.hpp"
 
 namespace singleton {
 namespace {
@@ -128,19 +131,21 @@ class BlockdevGraph {
     order_.push_back(name);
     nodes_[name] = std::move(node);
   }
+  size_t size() const { return order_.size(); }
 
+  // Linear in the number of nodes (hash lookups): a command line of many nodes costs little more
+  // than reading it (kMaxBlockdevNodes bounds it anyway).
   std::vector<DiscoveredDisk> disks() const {
-    std::vector<std::string> children;
+    std::unordered_set<std::string> children;
     for (const auto& [name, node] : nodes_) {
       for (const char* key : {"file", "backing"}) {
         auto it = node.find(key);
-        if (it != node.end() && it->value().is_string())
-          children.emplace_back(it->value().as_string());
+        if (it != node.end() && it->value().is_string()) children.emplace(it->value().as_string());
       }
     }
     std::vector<DiscoveredDisk> result;
     for (const auto& name : order_) {
-      if (std::find(children.begin(), children.end(), name) != children.end()) continue;
+      if (children.count(name)) continue;
       DiscoveredDisk disk;
       const json::object& top = nodes_.at(name);
       describe(top, disk, 0);
@@ -192,7 +197,8 @@ class BlockdevGraph {
 
   void collect_backing(const std::string& name, std::vector<std::string>& chain, int depth) const {
     auto it = nodes_.find(name);
-    if (it == nodes_.end() || depth > 64) return;
+    // One past the bound: the caller sees the chain is too deep and says so.
+    if (it == nodes_.end() || depth > static_cast<int>(kMaxChainDepth)) return;
     DiscoveredDisk layer;
     describe(it->second, layer, 0);
     if (!layer.disk.path.empty()) chain.push_back(layer.disk.path);
@@ -201,7 +207,7 @@ class BlockdevGraph {
       collect_backing(std::string(backing->value().as_string()), chain, depth + 1);
   }
 
-  std::map<std::string, json::object> nodes_;
+  std::unordered_map<std::string, json::object> nodes_;
   std::vector<std::string> order_;
 };
 
@@ -238,13 +244,26 @@ QemuCommandLine parse_qemu_cmdline(const std::vector<std::string>& argv) {
         if (auto bytes = parse_size_with_unit(*size, uint64_t{1} << 20)) result.ram_bytes = *bytes;
       }
     } else if (option == "-drive") {
+      if (result.disks.size() == kMaxDisksPerVm) {
+        result.too_much = "more than " + std::to_string(kMaxDisksPerVm) + " disks";
+        return result;
+      }
       if (auto disk = parse_drive(value)) result.disks.push_back(std::move(*disk));
     } else if (option == "-hda" || option == "-hdb" || option == "-hdc" || option == "-hdd") {
+      if (result.disks.size() == kMaxDisksPerVm) {
+        result.too_much = "more than " + std::to_string(kMaxDisksPerVm) + " disks";
+        return result;
+      }
       DiscoveredDisk disk;
       disk.disk.path = value;
       disk.disk.cache = CacheMode::kWriteback;
       result.disks.push_back(std::move(disk));
     } else if (option == "-blockdev") {
+      // Stop before parsing more: the bound is on the work as much as on the result.
+      if (blockdevs.size() == kMaxBlockdevNodes) {
+        result.too_much = "more than " + std::to_string(kMaxBlockdevNodes) + " -blockdev nodes";
+        return result;
+      }
       if (auto node = parse_blockdev(value)) blockdevs.add(std::move(*node));
     } else {
       continue;  // a flag or an option we do not need; its value (if any) is skipped next round
@@ -252,6 +271,8 @@ QemuCommandLine parse_qemu_cmdline(const std::vector<std::string>& argv) {
     ++i;
   }
   for (auto& disk : blockdevs.disks()) result.disks.push_back(std::move(disk));
+  if (result.disks.size() > kMaxDisksPerVm)
+    result.too_much = "more than " + std::to_string(kMaxDisksPerVm) + " disks";
   return result;
 }
 

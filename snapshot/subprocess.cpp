@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cerrno>
+#include <csignal>
 
 #include "snapshot/error.hpp"
 #include "snapshot/unique_fd.hpp"
@@ -33,7 +34,9 @@ std::pair<UniqueFd, UniqueFd> make_pipe() {
 
 }  // namespace
 
-ProgramOutput run_program(const std::vector<std::string>& argv) {
+namespace {
+
+ProgramOutput run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   auto [out_read, out_write] = make_pipe();
   auto [err_read, err_write] = make_pipe();
   FileActions files;
@@ -54,8 +57,17 @@ ProgramOutput run_program(const std::vector<std::string>& argv) {
   std::array<std::string*, 2> sinks{&output.out, &output.err};
   int open_streams = 2;
   char buffer[8192];
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (open_streams > 0) {
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (timeout.count() > 0 && left.count() <= 0) {
+      ::kill(pid, SIGKILL);
+      output.timed_out = true;
+      break;
+    }
+    const int wait_ms = timeout.count() > 0 ? static_cast<int>(left.count()) : -1;
+    if (::poll(fds.data(), fds.size(), wait_ms) < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -75,6 +87,26 @@ ProgramOutput run_program(const std::vector<std::string>& argv) {
   }
   output.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return output;
+}
+
+}  // namespace
+
+ProgramOutput run_program(const std::vector<std::string>& argv) {
+  return run(argv, std::chrono::milliseconds(0));
+}
+
+ProgramOutput run_confined(const std::vector<std::string>& argv, const Confinement& confinement) {
+  std::vector<std::string> full;
+  if (confinement.as_nobody)
+    full = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"};
+  for (std::string limit : {"--as=" + std::to_string(confinement.address_space_bytes),
+                            "--cpu=" + std::to_string(confinement.cpu_seconds),
+                            "--nofile=" + std::to_string(confinement.max_fds)})
+    full.push_back(limit);
+  full.insert(full.begin() + (confinement.as_nobody ? 5 : 0), "prlimit");
+  full.push_back("--");
+  full.insert(full.end(), argv.begin(), argv.end());
+  return run(full, confinement.timeout);
 }
 
 }  // namespace singleton

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <compare>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -16,11 +17,24 @@ enum class VmSource { kLibvirt, kProc, kExplicit };
 // cache never holds their data, so they are listed but never scrubbed.
 enum class CacheMode { kWriteback, kWritethrough, kNone, kDirectsync, kUnsafe, kUnknown };
 
+// A file as the kernel knows it: (st_dev, st_ino), or (st_rdev, 0) for a block device, so that two
+// device nodes of one disk compare equal. Paths can be swapped; this cannot.
+struct FileId {
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  bool operator==(const FileId&) const = default;
+  auto operator<=>(const FileId&) const = default;
+};
+
 struct VmDisk {
   std::string path;                  // the top image, as the VMM opened it (absolute)
   std::string format;                // raw, qcow2, ... ("" when unknown)
   CacheMode cache = CacheMode::kUnknown;
   std::vector<std::string> backing;  // backing chain below `path`, nearest first
+  // The files the VMM holds open for `path` then each of `backing`, as discovery matched them
+  // against /proc/PID/fd; whoever opens the paths later checks it got these same files. Empty when
+  // not checked (a Vm built by hand).
+  std::vector<FileId> held;
 };
 
 struct Vm {

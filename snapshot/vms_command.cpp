@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "snapshot/held_disks.hpp"
 #include "snapshot/host_cache_usage.hpp"
 
 namespace singleton {
@@ -35,16 +36,14 @@ VmRow measure(const Vm& vm, RegionSelection selection, std::vector<DiscoveryProb
     row.resident_bytes = resident;
     if (row.ram_bytes == 0) row.ram_bytes = mapped;  // explicit VMs: what is mapped as RAM
   } catch (const Error& e) {
-    problems.push_back({vm.pid,
-                        "VM '" + vm.name + "' (pid " + std::to_string(vm.pid) + "): " + e.what(),
-                        e.code(), false});
+    problems.push_back({vm.pid, describe_vm(vm) + ": " + e.what(), e.code(), false});
   }
   for (const auto& disk : vm.disks) {
     DiskRow disk_row{&disk, std::nullopt};
     try {
       disk_row.host_cached_bytes = host_cache_usage(disk.path).cached_bytes;
     } catch (const Error& e) {
-      problems.push_back({vm.pid, "VM '" + vm.name + "': " + e.what(), e.code(), false});
+      problems.push_back({vm.pid, describe_vm(vm) + ": " + e.what(), e.code(), false});
     }
     row.disks.push_back(disk_row);
   }
@@ -130,9 +129,11 @@ int run_vms_command(const VmsCommandOptions& options, std::ostream& out, std::os
     } else {
       print_table(rows, out);
     }
-    for (const auto& problem : result.problems)
+    for (const auto& problem : result.problems) {
+      if (problem.debug) continue;  // processes of other users that look like QEMU
       err << "singleton vms: " << (problem.warning ? "warning: " : "error: ") << problem.message
           << "\n";
+    }
     return static_cast<int>(result.exit_code());
   } catch (const Error& e) {
     err << "singleton vms: " << e.what() << "\n";

@@ -44,6 +44,17 @@ void write_file(const std::string& path, size_t bytes) {
   for (size_t done = 0; done < bytes; done += block.size()) out.write(block.data(), block.size());
 }
 
+// Opens `path` without O_CLOEXEC: a child forked afterwards (a MemoryHolderProcess) holds it open
+// too, as a VMM holds its disk. Closed here when the returned object goes away.
+struct HeldOpen {
+  explicit HeldOpen(const std::string& path, int flags = O_RDONLY)
+      : fd(::open(path.c_str(), flags)) {}
+  ~HeldOpen() {
+    if (fd >= 0) ::close(fd);
+  }
+  int fd;
+};
+
 TEST(HostCacheUsage, SeesAFileJustWrittenAndNothingAfterDropping) {
   TempDir dir;
   write_file(dir / "f", 4 << 20);
@@ -79,6 +90,8 @@ TEST(BackingChain, QemuImgReportsARealQcow2Chain) {
   run("qemu-img create -q -f raw " + dir / "base.raw" + " 8M");
   run("qemu-img create -q -f qcow2 -F raw -b " + dir / "base.raw" + " " + dir / "mid.qcow2");
   run("qemu-img create -q -f qcow2 -F qcow2 -b " + dir / "mid.qcow2" + " " + dir / "top.qcow2");
+  // qemu-img runs as nobody: it reads what nobody may read, here all of it.
+  run("chmod 0755 " + dir.path() + " && chmod 0644 " + dir / "*");
   EXPECT_EQ(query_backing_chain(dir / "top.qcow2", "qcow2"),
             (std::vector<std::string>{dir / "mid.qcow2", dir / "base.raw"}));
   EXPECT_EQ(detect_image_format(dir / "top.qcow2"), "qcow2");
@@ -89,13 +102,63 @@ TEST(BackingChain, QemuImgReportsARealQcow2Chain) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("nothing.qcow2"), std::string::npos) << e.what();
   }
+  // Never probed: without a format it does not run at all.
+  try {
+    query_backing_chain(dir / "top.qcow2", "");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUsage) << e.what();
+  }
+  // As nobody it cannot read a root-only image (where it once read anything as root).
+  run("chmod 0600 " + dir / "mid.qcow2");
+  EXPECT_THROW(query_backing_chain(dir / "top.qcow2", "qcow2"), Error);
+}
+
+// The chain discovery reports comes from the qcow2 headers of the files the VM holds open: all
+// three held, all three reported; the base not held, the chain stops above it.
+TEST(Discovery, BackingChainIsReadFromHeadersOfTheFilesTheVmHoldsOpen) {
+  TempDir dir;
+  auto run = [](const std::string& command) {
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  };
+  run("qemu-img create -q -f raw " + dir / "base.raw" + " 8M");
+  run("qemu-img create -q -f qcow2 -F raw -b base.raw " + dir / "mid.qcow2");  // relative name
+  run("qemu-img create -q -f qcow2 -F qcow2 -b " + dir / "mid.qcow2" + " " + dir / "top.qcow2");
+  {
+    HeldOpen top(dir / "top.qcow2"), mid(dir / "mid.qcow2"), base(dir / "base.raw");
+    testing::MemoryHolderProcess holder({.pages = 16});
+    DiscoveryOptions options;
+    options.explicit_vms = {{holder.pid(), {dir / "top.qcow2"}}};
+    auto result = discover_vms(options);
+    ASSERT_EQ(result.vms.size(), 1u);
+    ASSERT_EQ(result.vms[0].disks.size(), 1u);
+    EXPECT_EQ(result.vms[0].disks[0].format, "qcow2");
+    EXPECT_EQ(result.vms[0].disks[0].backing,
+              (std::vector<std::string>{dir / "mid.qcow2", dir / "base.raw"}));
+    EXPECT_EQ(result.vms[0].disks[0].held.size(), 3u);
+    EXPECT_EQ(result.exit_code(), ExitCode::kDone);
+  }
+  {
+    HeldOpen top(dir / "top.qcow2"), mid(dir / "mid.qcow2");
+    testing::MemoryHolderProcess holder({.pages = 16});
+    DiscoveryOptions options;
+    options.explicit_vms = {{holder.pid(), {dir / "top.qcow2"}}};
+    auto result = discover_vms(options);
+    ASSERT_EQ(result.vms.size(), 1u);
+    ASSERT_EQ(result.vms[0].disks.size(), 1u);
+    EXPECT_EQ(result.vms[0].disks[0].backing, (std::vector<std::string>{dir / "mid.qcow2"}));
+    ASSERT_EQ(result.problems.size(), 1u);
+    EXPECT_TRUE(result.problems[0].warning);
+    EXPECT_NE(result.problems[0].message.find("does not hold this file open"), std::string::npos)
+        << result.problems[0].message;
+  }
 }
 
 TEST(Discovery, ExplicitVmGetsItsImageWithTheCacheModeItOpenedItWith) {
   TempDir dir;
   write_file(dir / "disk.raw", 2 << 20);
-  testing::MemoryHolderProcess holder({.pages = 64});
-  // The holder does not have the image open: cache mode unknown (treated as cached).
+  HeldOpen image(dir / "disk.raw", O_RDWR | O_DSYNC);
+  testing::MemoryHolderProcess holder({.pages = 64});  // holds the image open, O_DSYNC
   DiscoveryOptions options;
   options.explicit_vms = {{holder.pid(), {dir / "disk.raw"}}};
   auto result = discover_vms(options);
@@ -107,7 +170,25 @@ TEST(Discovery, ExplicitVmGetsItsImageWithTheCacheModeItOpenedItWith) {
   ASSERT_EQ(vm.disks.size(), 1u);
   EXPECT_EQ(vm.disks[0].path, dir / "disk.raw");
   EXPECT_EQ(vm.disks[0].format, "raw");
-  EXPECT_EQ(vm.disks[0].cache, CacheMode::kUnknown);
+  EXPECT_EQ(vm.disks[0].cache, CacheMode::kWritethrough);
+}
+
+// An --image the process does not hold open is not one of its disks: a usage error saying so, and
+// the file is not read (the process could not have read it either).
+TEST(Discovery, ExplicitImageTheProcessDoesNotHoldIsAUsageError) {
+  TempDir dir;
+  write_file(dir / "disk.raw", 2 << 20);
+  testing::MemoryHolderProcess holder({.pages = 16});
+  DiscoveryOptions options;
+  options.explicit_vms = {{holder.pid(), {dir / "disk.raw"}}};
+  auto result = discover_vms(options);
+  EXPECT_EQ(result.exit_code(), ExitCode::kUsage);
+  ASSERT_EQ(result.problems.size(), 1u);
+  EXPECT_NE(result.problems[0].message.find(dir / "disk.raw"), std::string::npos);
+  EXPECT_NE(result.problems[0].message.find("does not hold this file open"), std::string::npos)
+      << result.problems[0].message;
+  ASSERT_EQ(result.vms.size(), 1u);
+  EXPECT_TRUE(result.vms[0].disks.empty());
 }
 
 TEST(Discovery, ExplicitMissingPidAndImageAreUsageErrorsNamingThem) {
@@ -126,15 +207,18 @@ TEST(Discovery, ExplicitMissingPidAndImageAreUsageErrorsNamingThem) {
 TEST(Discovery, ProcessWithAQemuCommandLineIsFoundThroughProc) {
   TempDir dir;
   write_file(dir / "plain.raw", 2 << 20);
+  write_file(dir / "not-held.raw", 2 << 20);
   pid_t child = fork();
   if (child == 0) {
     ::setpgid(0, 0);  // bash and its sleep are killed together (sleep would hold ctest's pipe)
     (void)!::chdir(dir.path().c_str());
-    // bash runs the command string and keeps the rest as positional parameters: its cmdline
-    // is a QEMU command line ("; true" stops bash from exec'ing sleep in its place).
+    // QEMU holds its disks open; discovery accepts only those it does.
+    if (::open("plain.raw", O_RDWR | O_DSYNC) < 0) _exit(126);
+    // bash runs the command string and keeps the rest as positional parameters: its cmdline is a
+    // QEMU command line ("; true" stops bash from exec'ing sleep in its place).
     execl("/bin/bash", "qemu-system-x86_64", "-c", "sleep 60; true", "-name", "guest=fakeqemu",
-          "-m", "64", "-drive", "file=plain.raw,format=raw,cache=writethrough",
-          static_cast<char*>(nullptr));
+          "-m", "64", "-drive", "file=plain.raw,format=raw,cache=writethrough", "-drive",
+          "file=not-held.raw,format=raw", static_cast<char*>(nullptr));
     _exit(127);
   }
   ::setpgid(child, child);  // also here: whichever runs first
@@ -154,6 +238,15 @@ TEST(Discovery, ProcessWithAQemuCommandLineIsFoundThroughProc) {
   ASSERT_EQ(found->disks.size(), 1u);
   EXPECT_EQ(found->disks[0].path, dir / "plain.raw");  // relative to QEMU's cwd
   EXPECT_EQ(found->disks[0].cache, CacheMode::kWritethrough);
+  // The -drive it does not hold: skipped, with a warning naming it and the pid.
+  bool warned = false;
+  for (const auto& problem : result.problems)
+    if (problem.message.find(dir / "not-held.raw") != std::string::npos) {
+      warned = true;
+      EXPECT_TRUE(problem.warning);
+      EXPECT_NE(problem.message.find("pid " + std::to_string(child)), std::string::npos);
+    }
+  EXPECT_TRUE(warned);
 }
 
 // No -drive on the command line (disks passed as fds, say): the open image files are the disks,
@@ -194,6 +287,7 @@ TEST(Discovery, QemuWithoutDrivesOnItsCommandLineGetsDisksFromItsOpenFiles) {
 TEST(VmsCommand, JsonListsAnExplicitVmWithItsDiskAndCachedBytes) {
   TempDir dir;
   write_file(dir / "disk.raw", 3 << 20);
+  HeldOpen image(dir / "disk.raw");
   testing::MemoryHolderProcess holder({.pages = 128});
   VmsCommandOptions options;
   options.discovery.explicit_vms = {{holder.pid(), {dir / "disk.raw"}}};

@@ -235,10 +235,12 @@ TEST_F(CliErrorsTest, ScrubWithRegionsAnonEvictsAndWritesAPrometheusTextfile) {
   ASSERT_NE(copy, MAP_FAILED);
   const int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_EQ(::pread(fd, copy, kCopy, 0), static_cast<ssize_t>(kCopy));
-  ::close(fd);
   const std::string textfile = lock_.string() + ".prom";
+  // Held open during the pass, as a VM holds its disk: singleton only scrubs a file the VM has
+  // open.
   const CliRun run = run_singleton("scrub --json --regions anon --pid " + self() + " --image " +
                                    file.path() + " --prometheus " + textfile);
+  ::close(fd);
   ::munmap(copy, kCopy);
   ASSERT_EQ(run.rc, 0) << run.err;
   const auto doc = run.json();

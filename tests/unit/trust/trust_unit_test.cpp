@@ -1,0 +1,238 @@
+// The parts of the trust boundary that need no CLI: printable names, the qcow2 header reader,
+// command line bounds, the image opener's refusals, and which processes /proc discovery takes.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "scrubber/image_set.hpp"
+#include "snapshot/discovery.hpp"
+#include "snapshot/discovery_limits.hpp"
+#include "snapshot/error.hpp"
+#include "snapshot/image_open.hpp"
+#include "snapshot/printable.hpp"
+#include "snapshot/process_trust.hpp"
+#include "snapshot/qcow2_header.hpp"
+#include "snapshot/qemu_cmdline.hpp"
+#include "tests/unit/trust/fake_qemu.hpp"
+
+namespace singleton {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    char templ[] = "/tmp/trust-test-XXXXXX";
+    path_ = ::mkdtemp(templ);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+void write_file(const std::string& path, size_t bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out << std::string(bytes, 'x');
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+TEST(Printable, EscapesControlBytesAndBrokenUtf8AndKeepsTheRest) {
+  EXPECT_EQ(printable("web-01"), "web-01");
+  EXPECT_EQ(printable("caf\xc3\xa9 \xe2\x9c\x93"),
+            "caf\xc3\xa9 \xe2\x9c\x93");  // é ✓
+  EXPECT_EQ(printable("a\nb"), "a\\x0ab");
+  EXPECT_EQ(printable("\x1b[2Jgone"), "\\x1b[2Jgone");
+  EXPECT_EQ(printable("x\x7fy"), "x\\x7fy");
+  EXPECT_EQ(printable("\xc2\x85"),
+            "\\xc2\\x85");  // C1 NEL, valid UTF-8 yet a control
+  EXPECT_EQ(printable("bad\xff\xc3"), "bad\\xff\\xc3");
+  EXPECT_EQ(printable("\xc0\xaf"), "\\xc0\\xaf");  // overlong '/'
+  EXPECT_EQ(printable(std::string("nul\0x", 5)), "nul\\x00x");
+  EXPECT_TRUE(is_printable("/var/lib/libvirt/images/a b.qcow2"));
+  EXPECT_FALSE(is_printable("evil\r.img"));
+}
+
+TEST(Qcow2Header, ReadsTheBackingNameOfARealImageAndRejectsJunk) {
+  TempDir dir;
+  ASSERT_EQ(
+      std::system(("qemu-img create -q -f raw " + dir / "base.raw" +
+                   " 1M && qemu-img create -q -f qcow2 -F raw -b base.raw " + dir / "top.qcow2" +
+                   " && qemu-img create -q -f qcow2 " + dir / "alone.qcow2" + " 1M")
+                      .c_str()),
+      0);
+  auto name_of = [&](const std::string& file) {
+    UniqueFd fd(::open((dir / file).c_str(), O_RDONLY));
+    return qcow2_backing_name(fd.get(), file);
+  };
+  EXPECT_EQ(name_of("top.qcow2"), std::optional<std::string>("base.raw"));
+  EXPECT_EQ(name_of("alone.qcow2"), std::nullopt);
+  EXPECT_THROW(name_of("base.raw"), Error);
+  // A header claiming a 64 KiB backing name: refused, not read.
+  std::string header = std::string("QFI\xfb", 4) + std::string(4, '\0') +
+                       std::string("\0\0\0\0\0\0\0\x20", 8) + std::string("\0\1\0\0", 4);
+  std::ofstream(dir / "huge.qcow2", std::ios::binary) << header << std::string(64, 'y');
+  EXPECT_THROW(name_of("huge.qcow2"), Error);
+}
+
+TEST(QemuCmdline, TooManyDrivesStopsParsingWithAReason) {
+  std::vector<std::string> argv{"qemu-system-x86_64"};
+  for (int i = 0; i < 1100; ++i) {
+    argv.push_back("-drive");
+    argv.push_back("file=/img/d" + std::to_string(i) + ".raw,format=raw");
+  }
+  QemuCommandLine cmdline = parse_qemu_cmdline(argv);
+  EXPECT_NE(cmdline.too_much.find("more than 256 disks"), std::string::npos) << cmdline.too_much;
+  EXPECT_LE(cmdline.disks.size(), kMaxDisksPerVm);
+}
+
+// 100,000 -blockdev nodes once took 4.5 s per discovery (a quadratic lookup): now the parse stops
+// at the bound, and the node lookup is linear below it.
+TEST(QemuCmdline, HundredThousandBlockdevNodesAreBoundedInTime) {
+  std::vector<std::string> argv{"qemu-system-x86_64"};
+  for (int i = 0; i < 100000; ++i) {
+    argv.push_back("-blockdev");
+    argv.push_back("driver=file,node-name=n" + std::to_string(i) + ",filename=/img/" +
+                   std::to_string(i));
+  }
+  auto start = std::chrono::steady_clock::now();
+  QemuCommandLine cmdline = parse_qemu_cmdline(argv);
+  const double took = seconds_since(start);
+  EXPECT_NE(cmdline.too_much.find("-blockdev nodes"), std::string::npos) << cmdline.too_much;
+  EXPECT_LT(took, 1.0);
+  std::printf("[ figures ] parse of 100000 -blockdev nodes: %.3f s\n", took);
+
+  // Just under the bound, all top nodes: every one is a disk, found in linear time.
+  argv.resize(1 + 2 * kMaxBlockdevNodes);
+  start = std::chrono::steady_clock::now();
+  cmdline = parse_qemu_cmdline(argv);
+  EXPECT_LT(seconds_since(start), 1.0);
+  EXPECT_NE(cmdline.too_much.find("more than 256 disks"), std::string::npos) << cmdline.too_much;
+}
+
+TEST(ImageOpen, RefusesFifoCharDeviceSymlinkAndDirectoryWithoutOpeningThem) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
+  ASSERT_EQ(::symlink("/dev/zero", (dir / "zero-link").c_str()), 0);
+  write_file(dir / "file.img", 8192);
+  ASSERT_EQ(::symlink((dir / "file.img").c_str(), (dir / "file-link").c_str()), 0);
+  for (const std::string& path :
+       {dir / "fifo", std::string("/dev/zero"), dir / "zero-link", dir / "file-link", dir.path()}) {
+    const auto start = std::chrono::steady_clock::now();
+    struct stat st {};
+    try {
+      open_image(path, st);
+      ADD_FAILURE() << path << " was opened";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kUsage) << path << ": " << e.what();
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+    EXPECT_LT(seconds_since(start), 1.0) << path;  // a blocking open of the FIFO never returns
+  }
+  struct stat st {};
+  UniqueFd fd = open_image(dir / "file.img", st);
+  EXPECT_TRUE(fd.valid());
+  EXPECT_EQ(st.st_size, 8192);
+  EXPECT_FALSE(is_image_type(S_IFCHR));
+  EXPECT_TRUE(is_image_type(S_IFBLK));
+}
+
+// A path discovery matched to a held file, renamed over before the pass opens it: the pass must
+// not read the file now at that path.
+TEST(ImageSet, AFileReplacedSinceDiscoveryIsNotRead) {
+  TempDir dir;
+  write_file(dir / "disk.img", 8192);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir / "disk.img").c_str(), &st), 0);
+  Vm vm;
+  vm.name = "vm";
+  vm.disks.push_back({dir / "disk.img", "raw", CacheMode::kWriteback, {}, {file_id(st)}});
+  ImageSet same = collect_images({vm});
+  ASSERT_EQ(same.images.size(), 1u);
+  EXPECT_TRUE(same.images[0].file.has_value()) << same.images[0].error;
+
+  write_file(dir / "other.img", 8192);
+  ASSERT_EQ(::rename((dir / "other.img").c_str(), (dir / "disk.img").c_str()), 0);
+  ImageSet replaced = collect_images({vm});
+  ASSERT_EQ(replaced.images.size(), 1u);
+  EXPECT_FALSE(replaced.images[0].file.has_value());
+  EXPECT_NE(replaced.images[0].error.find("replaced since discovery"), std::string::npos)
+      << replaced.images[0].error;
+}
+
+TEST(ProcessTrust, DefaultUsersResolveAndNumericUidsAreTaken) {
+  const std::set<uid_t> uids = resolve_vm_users(kDefaultVmUsers);
+  EXPECT_TRUE(uids.count(0));
+  EXPECT_EQ(resolve_vm_users({"1234", "no-such-user-here"}), std::set<uid_t>{1234});
+}
+
+TEST(ProcessTrust, OnlyProcessesOfVmUsersRunningRootOwnedExecutablesAreTrusted) {
+  testing::FakeQemu as_root({.args = {"-name", "guest=trusted"}});
+  testing::FakeQemu as_nobody({.args = {"-name", "guest=untrusted"}, .uid = 65534});
+  const std::set<uid_t> root_only{0};
+  EXPECT_EQ(why_not_trusted(as_root.pid(), root_only), std::nullopt);
+  auto why = why_not_trusted(as_nobody.pid(), root_only);
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("uid 65534"), std::string::npos) << *why;
+  // nobody taken as a VM user: then its executable (/bin/bash, root's, 0755) passes too.
+  EXPECT_EQ(why_not_trusted(as_nobody.pid(), {0, 65534}), std::nullopt);
+}
+
+TEST(ProcessTrust, AnExecutableOthersMayWriteIsNotTrusted) {
+  TempDir dir;
+  ASSERT_EQ(std::system(("cp /bin/sleep " + dir / "qemu-system-x86_64" + " && chmod 0777 " +
+                         dir / "qemu-system-x86_64")
+                            .c_str()),
+            0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::execl((dir / "qemu-system-x86_64").c_str(), "qemu-system-x86_64", "60",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::usleep(100 * 1000);
+  auto why = why_not_trusted(child, {0});
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("executable"), std::string::npos) << *why;
+}
+
+// /proc discovery with a process of nobody naming a file: the process is not a VM, a debug note
+// says so, and nothing of it is looked at.
+TEST(ProcDiscovery, ProcessOfAnotherUserIsIgnoredWithADebugNote) {
+  TempDir dir;
+  write_file(dir / "secret.img", 2 << 20);
+  ::chmod((dir / "secret.img").c_str(), 0600);
+  testing::FakeQemu fake(
+      {.args = {"-name", "guest=sneaky", "-drive", "file=" + dir / "secret.img" + ",format=raw"},
+       .uid = 65534});
+  DiscoveryOptions options;
+  options.use_libvirt = false;
+  auto result = discover_vms(options);
+  for (const Vm& vm : result.vms) EXPECT_NE(vm.pid, fake.pid());
+  bool noted = false;
+  for (const auto& problem : result.problems) {
+    if (problem.pid != fake.pid()) continue;
+    noted = true;
+    EXPECT_TRUE(problem.debug && problem.warning) << problem.message;
+    EXPECT_EQ(problem.message.find("secret"), std::string::npos) << problem.message;
+  }
+  EXPECT_TRUE(noted);
+}
+
+}  // namespace
+}  // namespace singleton
