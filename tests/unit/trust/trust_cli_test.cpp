@@ -16,6 +16,7 @@
 #include <fstream>
 
 #include "tests/integration/scrubber/cli_run.hpp"
+#include "tests/unit/temp_dir.hpp"
 #include "tests/unit/trust/fake_qemu.hpp"
 
 namespace singleton {
@@ -98,11 +99,11 @@ class TrustCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_FAIL() << "run as root: fakes run as root and as nobody";
-    lock_ = fs::temp_directory_path() / ("singleton-trust-" + std::to_string(::getpid()) + ".lock");
     ::setenv("SINGLETON_LOCK_FILE", lock_.c_str(), 1);
   }
-  void TearDown() override { fs::remove(lock_); }
-  fs::path lock_;
+  // The lock's directory must be private (PassLock refuses a world-writable one like /tmp).
+  testing::TempDir lock_dir_{"singleton-trust-lock"};
+  const fs::path lock_ = lock_dir_.path() / "pass.lock";
 };
 
 // The attack of the issue: nobody runs "qemu-system-x86_64 -drive file=<root-only file>". It is not
