@@ -36,7 +36,6 @@ class FakeQemu {
     std::vector<char*> argv;
     for (auto& s : strings) argv.push_back(s.data());
     argv.push_back(nullptr);
-    char* envp[] = {nullptr};
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
@@ -56,7 +55,9 @@ class FakeQemu {
         uint64_t{64} << 20, uint64_t{64} << 20
       };
       ::setrlimit(RLIMIT_STACK, &stack);
-      ::execve("/bin/bash", argv.data(), envp);
+      // Our environment goes along: where bash is a bundled binary (the in-guest unit tests),
+      // it needs LD_LIBRARY_PATH to start at all.
+      ::execve("/bin/bash", argv.data(), environ);
       ::_exit(127);
     }
     ::setpgid(pid_, pid_);

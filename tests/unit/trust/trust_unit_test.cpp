@@ -17,6 +17,7 @@
 #include "snapshot/error.hpp"
 #include "snapshot/image_open.hpp"
 #include "snapshot/printable.hpp"
+#include "snapshot/proc_files.hpp"
 #include "snapshot/process_trust.hpp"
 #include "snapshot/qcow2_header.hpp"
 #include "snapshot/qemu_cmdline.hpp"
@@ -193,22 +194,32 @@ TEST(ProcessTrust, OnlyProcessesOfVmUsersRunningRootOwnedExecutablesAreTrusted) 
 
 TEST(ProcessTrust, AnExecutableOthersMayWriteIsNotTrusted) {
   TempDir dir;
-  ASSERT_EQ(std::system(("cp /bin/sleep " + dir / "qemu-system-x86_64" + " && chmod 0777 " +
+  // A copy of bash (not of sleep: where sleep is a busybox applet, busybox named
+  // qemu-system-x86_64 exits at once, and a dead process would fail the check for another reason);
+  // "; true" keeps bash from exec'ing sleep in its place.
+  ASSERT_EQ(std::system(("cp -L /bin/bash " + dir / "qemu-system-x86_64" + " && chmod 0777 " +
                          dir / "qemu-system-x86_64")
                             .c_str()),
             0);
   pid_t child = ::fork();
   if (child == 0) {
-    ::execl((dir / "qemu-system-x86_64").c_str(), "qemu-system-x86_64", "60",
+    ::execl((dir / "qemu-system-x86_64").c_str(), "qemu-system-x86_64", "-c", "sleep 60; true",
             static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  ::usleep(100 * 1000);
+  // Until it runs as itself (exec done), and it must still run when it is judged.
+  for (int i = 0; i < 500 && read_link("/proc/" + std::to_string(child) + "/exe") !=
+                                 dir / "qemu-system-x86_64";
+       ++i) {
+    ::usleep(10 * 1000);
+  }
   auto why = why_not_trusted(child, {0});
+  EXPECT_EQ(::waitpid(child, nullptr, WNOHANG), 0) << "the copy of bash did not keep running";
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
   ASSERT_TRUE(why.has_value());
-  EXPECT_NE(why->find("executable"), std::string::npos) << *why;
+  EXPECT_NE(why->find("is not a root-owned file closed to writes by others"), std::string::npos)
+      << *why;
 }
 
 // /proc discovery with a process of nobody naming a file: the process is not a VM, a debug note
