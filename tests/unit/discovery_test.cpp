@@ -18,25 +18,12 @@
 #include "snapshot/vms_command.hpp"
 #include "tests/unit/kernel_features.hpp"
 #include "tests/unit/memory_holder_process.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 namespace singleton {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    char templ[] = "/tmp/snapshot-test-XXXXXX";
-    path_ = ::mkdtemp(templ);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 void write_file(const std::string& path, size_t bytes) {
   std::ofstream out(path, std::ios::binary);
@@ -56,7 +43,7 @@ struct HeldOpen {
 };
 
 TEST(HostCacheUsage, SeesAFileJustWrittenAndNothingAfterDropping) {
-  TempDir dir;
+  testing::TempDir dir{"snapshot-test"};
   write_file(dir / "f", 4 << 20);
   auto usage = host_cache_usage(dir / "f");
   // cachestat(2) where the kernel has it (6.5+), mincore where it does not: the same bytes.
@@ -83,7 +70,7 @@ TEST(OpenFiles, CacheModeFollowsOpenFlags) {
 }
 
 TEST(BackingChain, QemuImgReportsARealQcow2Chain) {
-  TempDir dir;
+  testing::TempDir dir{"snapshot-test"};
   auto run = [](const std::string& command) {
     ASSERT_EQ(std::system(command.c_str()), 0) << command;
   };
@@ -117,7 +104,7 @@ TEST(BackingChain, QemuImgReportsARealQcow2Chain) {
 // The chain discovery reports comes from the qcow2 headers of the files the VM holds open: all
 // three held, all three reported; the base not held, the chain stops above it.
 TEST(Discovery, BackingChainIsReadFromHeadersOfTheFilesTheVmHoldsOpen) {
-  TempDir dir;
+  testing::TempDir dir{"snapshot-test"};
   auto run = [](const std::string& command) {
     ASSERT_EQ(std::system(command.c_str()), 0) << command;
   };
@@ -155,7 +142,7 @@ TEST(Discovery, BackingChainIsReadFromHeadersOfTheFilesTheVmHoldsOpen) {
 }
 
 TEST(Discovery, ExplicitVmGetsItsImageWithTheCacheModeItOpenedItWith) {
-  TempDir dir;
+  testing::TempDir dir{"snapshot-test"};
   write_file(dir / "disk.raw", 2 << 20);
   HeldOpen image(dir / "disk.raw", O_RDWR | O_DSYNC);
   testing::MemoryHolderProcess holder({.pages = 64});  // holds the image open, O_DSYNC
@@ -176,7 +163,7 @@ TEST(Discovery, ExplicitVmGetsItsImageWithTheCacheModeItOpenedItWith) {
 // An --image the process does not hold open is not one of its disks: a usage error saying so, and
 // the file is not read (the process could not have read it either).
 TEST(Discovery, ExplicitImageTheProcessDoesNotHoldIsAUsageError) {
-  TempDir dir;
+  testing::TempDir dir{"snapshot-test"};
   write_file(dir / "disk.raw", 2 << 20);
   testing::MemoryHolderProcess holder({.pages = 16});
   DiscoveryOptions options;
@@ -205,7 +192,7 @@ TEST(Discovery, ExplicitMissingPidAndImageAreUsageErrorsNamingThem) {
 
 // A process whose argv[0] says qemu-system-x86_64: /proc discovery must find it with its -drive.
 TEST(Discovery, ProcessWithAQemuCommandLineIsFoundThroughProc) {
-  TempDir dir;
+  testing::TempDir dir{"snapshot-test"};
   write_file(dir / "plain.raw", 2 << 20);
   write_file(dir / "not-held.raw", 2 << 20);
   pid_t child = fork();
@@ -252,7 +239,7 @@ TEST(Discovery, ProcessWithAQemuCommandLineIsFoundThroughProc) {
 // No -drive on the command line (disks passed as fds, say): the open image files are the disks,
 // and an O_DIRECT open means cache=none.
 TEST(Discovery, QemuWithoutDrivesOnItsCommandLineGetsDisksFromItsOpenFiles) {
-  TempDir dir;
+  testing::TempDir dir{"snapshot-test"};
   write_file(dir / "fd-disk.raw", 2 << 20);
   write_file(dir / "small.txt", 4096);  // too small to be a disk image
   pid_t child = fork();
@@ -285,7 +272,7 @@ TEST(Discovery, QemuWithoutDrivesOnItsCommandLineGetsDisksFromItsOpenFiles) {
 }
 
 TEST(VmsCommand, JsonListsAnExplicitVmWithItsDiskAndCachedBytes) {
-  TempDir dir;
+  testing::TempDir dir{"snapshot-test"};
   write_file(dir / "disk.raw", 3 << 20);
   HeldOpen image(dir / "disk.raw");
   testing::MemoryHolderProcess holder({.pages = 128});

@@ -14,9 +14,8 @@ namespace singleton::testing {
 class TempDir {
  public:
   explicit TempDir(const std::string& tag = "sg-test") {
-    std::string path = std::filesystem::temp_directory_path() / (tag + "-XXXXXX");
-    if (::mkdtemp(path.data()) == nullptr) throw std::runtime_error("mkdtemp " + path);
-    path_ = path;
+    path_ = std::filesystem::temp_directory_path() / (tag + "-XXXXXX");
+    if (::mkdtemp(path_.data()) == nullptr) throw std::runtime_error("mkdtemp " + path_);
   }
   ~TempDir() {
     std::error_code ec;
@@ -24,11 +23,11 @@ class TempDir {
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ / name; }
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
 
  private:
-  std::filesystem::path path_;
+  std::string path_;
 };
 
 }  // namespace singleton::testing

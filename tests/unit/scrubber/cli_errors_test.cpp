@@ -40,7 +40,7 @@ class CliErrorsTest : public ::testing::Test {
   std::string self() const { return std::to_string(::getpid()); }
   // The lock's directory must be private (PassLock refuses a world-writable one like /tmp).
   testing::TempDir temp_{"singleton-cli-test"};
-  const std::filesystem::path& lock_dir_ = temp_.path();
+  const std::filesystem::path lock_dir_{temp_.path()};
   const std::filesystem::path lock_ = lock_dir_ / "pass.lock";
 };
 

@@ -42,7 +42,7 @@ class PassLockTest : public ::testing::Test {
     return s.str();
   }
   testing::TempDir temp_{"sg-lock-test"};
-  const std::filesystem::path& dir_ = temp_.path();
+  const std::filesystem::path dir_{temp_.path()};
 };
 
 TEST_F(PassLockTest, TakenInAPrivateDirectoryWithoutTruncatingWhatIsThere) {

@@ -103,7 +103,7 @@ class TrustCliTest : public ::testing::Test {
   }
   // The lock's directory must be private (PassLock refuses a world-writable one like /tmp).
   testing::TempDir lock_dir_{"singleton-trust-lock"};
-  const fs::path lock_ = lock_dir_.path() / "pass.lock";
+  const fs::path lock_ = lock_dir_ / "pass.lock";
 };
 
 // The attack of the issue: nobody runs "qemu-system-x86_64 -drive file=<root-only file>". It is not

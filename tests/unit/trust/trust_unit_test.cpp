@@ -21,26 +21,13 @@
 #include "snapshot/process_trust.hpp"
 #include "snapshot/qcow2_header.hpp"
 #include "snapshot/qemu_cmdline.hpp"
+#include "tests/unit/temp_dir.hpp"
 #include "tests/unit/trust/fake_qemu.hpp"
 
 namespace singleton {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    char templ[] = "/tmp/trust-test-XXXXXX";
-    path_ = ::mkdtemp(templ);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 void write_file(const std::string& path, size_t bytes) {
   std::ofstream out(path, std::ios::binary);
@@ -68,7 +55,7 @@ TEST(Printable, EscapesControlBytesAndBrokenUtf8AndKeepsTheRest) {
 }
 
 TEST(Qcow2Header, ReadsTheBackingNameOfARealImageAndRejectsJunk) {
-  TempDir dir;
+  testing::TempDir dir{"trust-test"};
   ASSERT_EQ(
       std::system(("qemu-img create -q -f raw " + dir / "base.raw" +
                    " 1M && qemu-img create -q -f qcow2 -F raw -b base.raw " + dir / "top.qcow2" +
@@ -125,7 +112,7 @@ TEST(QemuCmdline, HundredThousandBlockdevNodesAreBoundedInTime) {
 }
 
 TEST(ImageOpen, RefusesFifoCharDeviceSymlinkAndDirectoryWithoutOpeningThem) {
-  TempDir dir;
+  testing::TempDir dir{"trust-test"};
   ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
   ASSERT_EQ(::symlink("/dev/zero", (dir / "zero-link").c_str()), 0);
   write_file(dir / "file.img", 8192);
@@ -154,7 +141,7 @@ TEST(ImageOpen, RefusesFifoCharDeviceSymlinkAndDirectoryWithoutOpeningThem) {
 // A path discovery matched to a held file, renamed over before the pass opens it: the pass must
 // not read the file now at that path.
 TEST(ImageSet, AFileReplacedSinceDiscoveryIsNotRead) {
-  TempDir dir;
+  testing::TempDir dir{"trust-test"};
   write_file(dir / "disk.img", 8192);
   struct stat st {};
   ASSERT_EQ(::stat((dir / "disk.img").c_str(), &st), 0);
@@ -193,7 +180,7 @@ TEST(ProcessTrust, OnlyProcessesOfVmUsersRunningRootOwnedExecutablesAreTrusted) 
 }
 
 TEST(ProcessTrust, AnExecutableOthersMayWriteIsNotTrusted) {
-  TempDir dir;
+  testing::TempDir dir{"trust-test"};
   // A copy of bash (not of sleep: where sleep is a busybox applet, busybox named
   // qemu-system-x86_64 exits at once, and a dead process would fail the check for another reason);
   // "; true" keeps bash from exec'ing sleep in its place.
@@ -225,7 +212,7 @@ TEST(ProcessTrust, AnExecutableOthersMayWriteIsNotTrusted) {
 // /proc discovery with a process of nobody naming a file: the process is not a VM, a debug note
 // says so, and nothing of it is looked at.
 TEST(ProcDiscovery, ProcessOfAnotherUserIsIgnoredWithADebugNote) {
-  TempDir dir;
+  testing::TempDir dir{"trust-test"};
   write_file(dir / "secret.img", 2 << 20);
   ::chmod((dir / "secret.img").c_str(), 0600);
   testing::FakeQemu fake(

@@ -149,7 +149,7 @@ class ConfigFileTrust : public ::testing::Test {
     return "";
   }
   testing::TempDir temp_{"sg-config"};
-  const std::filesystem::path& dir_ = temp_.path();
+  const std::filesystem::path dir_{temp_.path()};
   const std::string path_ = dir_ / "singleton.conf";
 };
 
