@@ -29,20 +29,10 @@ using testing::run_singleton;
 
 constexpr uid_t kNobody = 65534;
 
-class TempDir {
+// The shared private TempDir, opened to 0755 so that nobody's fakes reach their own files in it.
+class TempDir : public testing::TempDir {
  public:
-  TempDir() {
-    char templ[] = "/tmp/trust-cli-XXXXXX";
-    path_ = ::mkdtemp(templ);
-    ::chmod(path_.c_str(),
-            0755);  // nobody's fakes reach their own files in here
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : testing::TempDir("trust-cli") { ::chmod(path().c_str(), 0755); }
 };
 
 void write_file(const std::string& path, size_t bytes, mode_t mode) {
