@@ -172,17 +172,17 @@ EvictResult KmodPageCacheView::evict(const ReadOnlyFile& file, std::span<const P
       list.push_back(sg_pcache_range{r.first, r.count});
     }
   }
+  // Audited once per range before any call (a range retried alone after ERANGE is not
+  // logged again).
+  if (audit_ != nullptr) {
+    for (const sg_pcache_range& r : list) audit_->record(file, r.start, r.nr_pages, "kmod_evict");
+  }
   auto call = [&](const sg_pcache_range* first, uint32_t n) -> int {
     sg_pcache_evict args{};
     args.size = sizeof(args);
     args.fd = file.fd();
     args.nr_ranges = n;
     args.ranges = reinterpret_cast<uintptr_t>(first);
-    if (audit_ != nullptr) {
-      for (uint32_t k = 0; k < n; ++k) {
-        audit_->record(file, first[k].start, first[k].nr_pages, "kmod_evict");
-      }
-    }
     if (::ioctl(dev_.get(), SG_PCACHE_IOC_EVICT, &args) != 0) return errno;
     const uint64_t kept = args.skipped_dirty + args.skipped_writeback + args.skipped_mapped +
                           args.skipped_locked + args.skipped_partial + args.skipped_shmem +

@@ -136,12 +136,8 @@ void WatchLoop::apply_options(const WatchOptions& options, bool first) {
   // Nothing above threw: the new options take effect as a whole.
   options_ = options;
   if (view) view_ = std::move(view);
-  if (audit_changed) {
-    view_->set_audit(audit.get());
-    audit_ = std::move(audit);
-  } else {
-    view_->set_audit(audit_.get());  // a new view keeps the audit
-  }
+  if (audit_changed) audit_ = std::move(audit);
+  view_->set_audit(audit_.get());  // the current audit, on a new view too
   if (listen_changed) server_ = std::move(server);
   if (!note.empty()) say(1, note);
   budget_.set_fraction(budget_fraction(options_, pressure_.level));
