@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "snapshot/guest_snapshot.hpp"
-#include "snapshot/page_hash.hpp"
+#include "snapshot/memory/guest_snapshot.hpp"
+#include "snapshot/memory/page_hash.hpp"
 #include "tests/unit/memory_holder_process.hpp"
 
 namespace {

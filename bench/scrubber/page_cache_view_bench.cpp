@@ -7,8 +7,8 @@
 #include <random>
 #include <vector>
 
-#include "scrubber/eviction_plan.hpp"
-#include "scrubber/mincore_page_cache_view.hpp"
+#include "scrubber/pass/eviction_plan.hpp"
+#include "scrubber/pagecache/mincore_page_cache_view.hpp"
 
 namespace singleton {
 namespace {

@@ -9,8 +9,8 @@
 #include <map>
 #include <sstream>
 
-#include "snapshot/error.hpp"
-#include "snapshot/small_file.hpp"
+#include "snapshot/base/error.hpp"
+#include "snapshot/base/small_file.hpp"
 
 namespace singleton {
 namespace po = boost::program_options;

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "snapshot/error.hpp"
+#include "snapshot/base/error.hpp"
 
 namespace singleton {
 namespace po = boost::program_options;

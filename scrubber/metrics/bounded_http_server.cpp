@@ -9,7 +9,7 @@
 #include <functional>
 #include <vector>
 
-#include "snapshot/unique_fd.hpp"
+#include "snapshot/base/unique_fd.hpp"
 
 namespace singleton {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "scrubber/config/numeric_option.hpp"
 #include "scrubber/metrics/bounded_http_server.hpp"
-#include "snapshot/error.hpp"
+#include "snapshot/base/error.hpp"
 
 namespace singleton {
 namespace {

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "scrubber/page_cache_view.hpp"
+#include "scrubber/pagecache/page_cache_view.hpp"
 
 namespace singleton {
 namespace {

@@ -7,7 +7,7 @@
 #include <set>
 #include <string>
 
-#include "scrubber/scrub_pass.hpp"
+#include "scrubber/pass/scrub_pass.hpp"
 
 namespace singleton {
 

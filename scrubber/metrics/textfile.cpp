@@ -7,9 +7,9 @@
 #include <cerrno>
 #include <vector>
 
-#include "snapshot/error.hpp"
-#include "snapshot/small_file.hpp"
-#include "snapshot/unique_fd.hpp"
+#include "snapshot/base/error.hpp"
+#include "snapshot/base/small_file.hpp"
+#include "snapshot/base/unique_fd.hpp"
 
 namespace singleton {
 

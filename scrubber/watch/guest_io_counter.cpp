@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "snapshot/unique_fd.hpp"
+#include "snapshot/base/unique_fd.hpp"
 
 namespace singleton {
 namespace {

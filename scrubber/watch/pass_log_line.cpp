@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "scrubber/page_cache_view.hpp"
+#include "scrubber/pagecache/page_cache_view.hpp"
 
 namespace singleton {
 namespace {

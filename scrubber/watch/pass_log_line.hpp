@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "scrubber/scrub_pass.hpp"
+#include "scrubber/pass/scrub_pass.hpp"
 
 namespace singleton {
 

@@ -11,17 +11,17 @@
 
 #include "scrubber/metrics/metrics_http_server.hpp"
 #include "scrubber/metrics/textfile.hpp"
-#include "scrubber/pass_lock.hpp"
-#include "scrubber/pass_report_output.hpp"
-#include "scrubber/vm_selection.hpp"
+#include "scrubber/pass/pass_lock.hpp"
+#include "scrubber/pass/pass_report_output.hpp"
+#include "scrubber/pass/vm_selection.hpp"
 #include "scrubber/watch/guest_io_counter.hpp"
 #include "scrubber/watch/pass_log_line.hpp"
 #include "scrubber/watch/watch_signals.hpp"
-#include "snapshot/capabilities.hpp"
-#include "snapshot/discovery.hpp"
-#include "snapshot/error.hpp"
-#include "snapshot/guest_snapshot.hpp"
-#include "snapshot/proc_files.hpp"
+#include "snapshot/base/capabilities.hpp"
+#include "snapshot/discovery/discovery.hpp"
+#include "snapshot/base/error.hpp"
+#include "snapshot/memory/guest_snapshot.hpp"
+#include "snapshot/base/proc_files.hpp"
 
 namespace singleton {
 namespace {

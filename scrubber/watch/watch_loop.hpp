@@ -18,18 +18,18 @@
 #include <string>
 #include <vector>
 
-#include "scrubber/eviction_audit.hpp"
-#include "scrubber/image_set.hpp"
+#include "scrubber/pagecache/eviction_audit.hpp"
+#include "scrubber/pass/image_set.hpp"
 #include "scrubber/metrics/scrub_metrics.hpp"
-#include "scrubber/page_cache_view.hpp"
-#include "scrubber/scrub_pass.hpp"
+#include "scrubber/pagecache/page_cache_view.hpp"
+#include "scrubber/pass/scrub_pass.hpp"
 #include "scrubber/watch/cpu_budget.hpp"
 #include "scrubber/watch/guest_io_counter.hpp"
 #include "scrubber/watch/memory_pressure.hpp"
 #include "scrubber/watch/watch_options.hpp"
-#include "snapshot/ksm_hash_cache.hpp"
-#include "snapshot/page_index.hpp"
-#include "snapshot/vm.hpp"
+#include "snapshot/memory/ksm_hash_cache.hpp"
+#include "snapshot/memory/page_index.hpp"
+#include "snapshot/discovery/vm.hpp"
 
 namespace singleton {
 

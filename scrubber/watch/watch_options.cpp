@@ -4,11 +4,11 @@
 #include <filesystem>
 #include <sstream>
 
-#include "scrubber/cli_text.hpp"
+#include "scrubber/config/cli_text.hpp"
 #include "scrubber/config/config_file.hpp"
 #include "scrubber/config/numeric_option.hpp"
 #include "scrubber/metrics/metrics_http_server.hpp"
-#include "snapshot/error.hpp"
+#include "snapshot/base/error.hpp"
 
 namespace singleton {
 namespace po = boost::program_options;

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "scrubber/page_cache_view.hpp"
-#include "scrubber/scrub_policy.hpp"
+#include "scrubber/pagecache/page_cache_view.hpp"
+#include "scrubber/pass/scrub_policy.hpp"
 
 namespace singleton {
 

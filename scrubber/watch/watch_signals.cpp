@@ -3,7 +3,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "snapshot/error.hpp"
+#include "snapshot/base/error.hpp"
 
 namespace singleton {
 namespace {

@@ -6,6 +6,6 @@ target_compile_definitions(scrubber_integration_tests PRIVATE
   SINGLETON_BIN="$<TARGET_FILE:singleton>")
 add_dependencies(scrubber_integration_tests singleton)
 target_link_libraries(scrubber_integration_tests PRIVATE
-  singleton_scrubber singleton_guestkit Boost::json GTest::gtest_main)
+  singleton_pass singleton_guestkit Boost::json GTest::gtest_main)
 gtest_discover_tests(scrubber_integration_tests DISCOVERY_TIMEOUT 60
   PROPERTIES LABELS integration TIMEOUT 600)

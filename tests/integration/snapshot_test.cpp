@@ -13,10 +13,10 @@
 #include <sstream>
 #include <thread>
 
-#include "snapshot/discovery.hpp"
-#include "snapshot/guest_snapshot.hpp"
-#include "snapshot/proc_files.hpp"
-#include "snapshot/vms_command.hpp"
+#include "snapshot/discovery/discovery.hpp"
+#include "snapshot/memory/guest_snapshot.hpp"
+#include "snapshot/base/proc_files.hpp"
+#include "scrubber/cli/vms_command.hpp"
 #include "tests/unit/memory_holder_process.hpp"
 #include "tests/vm/fixtures.hpp"
 #include "tests/vm/guest.hpp"

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "scrubber/page_cache_view.hpp"
-#include "scrubber/read_only_file.hpp"
-#include "snapshot/error.hpp"
+#include "scrubber/pagecache/page_cache_view.hpp"
+#include "scrubber/pagecache/read_only_file.hpp"
+#include "snapshot/base/error.hpp"
 
 namespace {
 

@@ -12,7 +12,7 @@ target_link_libraries(sg_pcache_test PRIVATE ${SG_XXHASH_STATIC} Threads::Thread
 
 # The scrubber's two PageCacheView backends compared inside the guest (bundled with its libraries).
 add_executable(sg_backend_agree ${CMAKE_CURRENT_LIST_DIR}/backend_agree.cpp)
-target_link_libraries(sg_backend_agree PRIVATE singleton_scrubber)
+target_link_libraries(sg_backend_agree PRIVATE singleton_pagecache)
 # Both always go into the payload: the guest script fails the steps whose binary is missing.
 set(sg_kmod_agree_args --agree-bin $<TARGET_FILE:sg_backend_agree>
                        --singleton-bin $<TARGET_FILE:singleton>)

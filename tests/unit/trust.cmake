@@ -2,7 +2,7 @@
 # on what one VM may ask for. Unit parts, and the `singleton` CLI against fake QEMU processes
 # run as root and as nobody (needs root; no VM).
 add_executable(trust_unit_tests ${CMAKE_CURRENT_LIST_DIR}/trust/trust_unit_test.cpp)
-target_link_libraries(trust_unit_tests PRIVATE singleton_scrubber singleton_snapshot GTest::gtest_main)
+target_link_libraries(trust_unit_tests PRIVATE singleton_pass GTest::gtest_main)
 gtest_discover_tests(trust_unit_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
 
 add_executable(trust_cli_tests ${CMAKE_CURRENT_LIST_DIR}/trust/trust_cli_test.cpp)

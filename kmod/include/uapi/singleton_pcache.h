@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
  * singleton_pcache: the ABI between the singleton_pcache kernel module and
- * userspace (scrubber/kmod_page_cache_view.cpp and tests/kmod/). This is the
+ * userspace (scrubber/pagecache/kmod_page_cache_view.cpp and tests/kmod/). This is the
  * one copy of it: the module and userspace both include this file.
  *
  * Rules (bump rules in kmod/ABI.md):

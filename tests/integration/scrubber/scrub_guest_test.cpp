@@ -13,9 +13,9 @@
 #include <memory>
 #include <set>
 
-#include "scrubber/mincore_page_cache_view.hpp"
-#include "scrubber/scrub_pass.hpp"
-#include "scrubber/vm_selection.hpp"
+#include "scrubber/pagecache/mincore_page_cache_view.hpp"
+#include "scrubber/pass/scrub_pass.hpp"
+#include "scrubber/pass/vm_selection.hpp"
 #include "tests/integration/eviction_evidence.hpp"
 #include "tests/integration/scrubber/cli_run.hpp"
 #include "tests/vm/fixtures.hpp"

@@ -8,9 +8,9 @@
 #include <set>
 
 #include "kmod/include/uapi/singleton_pcache.h"
-#include "scrubber/page_cache_backends.hpp"
-#include "scrubber/page_cache_view.hpp"
-#include "snapshot/error.hpp"
+#include "scrubber/pagecache/page_cache_backends.hpp"
+#include "scrubber/pagecache/page_cache_view.hpp"
+#include "snapshot/base/error.hpp"
 
 namespace {
 

@@ -1,7 +1,7 @@
 // The eviction audit: what it refuses to write to, what one line says, and that
 // the mincore backend records exactly the ranges it hands to posix_fadvise
 // (never a dirty one).
-#include "scrubber/eviction_audit.hpp"
+#include "scrubber/pagecache/eviction_audit.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -13,8 +13,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "scrubber/mincore_page_cache_view.hpp"
-#include "snapshot/error.hpp"
+#include "scrubber/pagecache/mincore_page_cache_view.hpp"
+#include "snapshot/base/error.hpp"
 #include "tests/unit/scrubber/temp_file.hpp"
 #include "tests/unit/temp_dir.hpp"
 

@@ -1,6 +1,6 @@
 // Folio extents and folio-wide flags from kpageflags frames, as the 6.1 and 6.12+ kernels
 // report them (no kernel needed: frames are given).
-#include "scrubber/folio_extents.hpp"
+#include "scrubber/pagecache/folio_extents.hpp"
 
 #include <gtest/gtest.h>
 

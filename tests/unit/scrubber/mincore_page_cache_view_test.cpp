@@ -2,7 +2,7 @@
 // kernel does, probed independently of the view (tests/unit/kernel_features.hpp, temp_file.hpp):
 // cachestat(2) or not (Linux < 6.5: the view counts by mincore and kpageflags), large folios or
 // not (ext4 caches in large folios only since Linux 6.16 or so; Debian's 6.1 and 6.12 do not).
-#include "scrubber/mincore_page_cache_view.hpp"
+#include "scrubber/pagecache/mincore_page_cache_view.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -3,8 +3,8 @@
 
 #include <filesystem>
 
-#include "scrubber/page_cache_view.hpp"
-#include "snapshot/error.hpp"
+#include "scrubber/pagecache/page_cache_view.hpp"
+#include "snapshot/base/error.hpp"
 
 namespace singleton {
 namespace {

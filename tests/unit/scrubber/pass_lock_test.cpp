@@ -1,7 +1,7 @@
 // The pass lock cannot be planted, held or redirected by another user: its
 // directory must be private, the lock a regular file of ours, never followed
 // through a symlink, never truncated.
-#include "scrubber/pass_lock.hpp"
+#include "scrubber/pass/pass_lock.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -13,7 +13,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "snapshot/error.hpp"
+#include "snapshot/base/error.hpp"
 #include "tests/unit/temp_dir.hpp"
 
 namespace singleton {

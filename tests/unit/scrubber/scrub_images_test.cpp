@@ -4,8 +4,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "scrubber/mincore_page_cache_view.hpp"
-#include "scrubber/scrub_pass.hpp"
+#include "scrubber/pagecache/mincore_page_cache_view.hpp"
+#include "scrubber/pass/scrub_pass.hpp"
 #include "tests/unit/scrubber/temp_file.hpp"
 
 namespace singleton {

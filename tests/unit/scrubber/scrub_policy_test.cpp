@@ -1,9 +1,9 @@
-#include "scrubber/scrub_policy.hpp"
+#include "scrubber/pass/scrub_policy.hpp"
 
 #include <gtest/gtest.h>
 
-#include "scrubber/eviction_plan.hpp"
-#include "snapshot/error.hpp"
+#include "scrubber/pass/eviction_plan.hpp"
+#include "snapshot/base/error.hpp"
 
 namespace singleton {
 namespace {

@@ -1,4 +1,4 @@
-#include "scrubber/sigbus_guard.hpp"
+#include "scrubber/pagecache/sigbus_guard.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -11,16 +11,16 @@
 #include <filesystem>
 #include <fstream>
 
-#include "scrubber/image_set.hpp"
-#include "snapshot/discovery.hpp"
-#include "snapshot/discovery_limits.hpp"
-#include "snapshot/error.hpp"
-#include "snapshot/image_open.hpp"
-#include "snapshot/printable.hpp"
-#include "snapshot/proc_files.hpp"
-#include "snapshot/process_trust.hpp"
-#include "snapshot/qcow2_header.hpp"
-#include "snapshot/qemu_cmdline.hpp"
+#include "scrubber/pass/image_set.hpp"
+#include "snapshot/discovery/discovery.hpp"
+#include "snapshot/discovery/discovery_limits.hpp"
+#include "snapshot/base/error.hpp"
+#include "snapshot/discovery/image_open.hpp"
+#include "snapshot/base/printable.hpp"
+#include "snapshot/base/proc_files.hpp"
+#include "snapshot/discovery/process_trust.hpp"
+#include "snapshot/discovery/qcow2_header.hpp"
+#include "snapshot/discovery/qemu_cmdline.hpp"
 #include "tests/unit/temp_dir.hpp"
 #include "tests/unit/trust/fake_qemu.hpp"
 

@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "snapshot/error.hpp"
-#include "snapshot/unique_fd.hpp"
+#include "snapshot/base/error.hpp"
+#include "snapshot/base/unique_fd.hpp"
 
 namespace singleton {
 namespace {

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "scrubber/config/config_file.hpp"
-#include "snapshot/error.hpp"
+#include "snapshot/base/error.hpp"
 
 namespace singleton {
 namespace {

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "snapshot/error.hpp"
+#include "snapshot/base/error.hpp"
 
 namespace singleton {
 namespace {

@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "scrubber/vm_selection.hpp"
-#include "snapshot/error.hpp"
+#include "scrubber/pass/vm_selection.hpp"
+#include "snapshot/base/error.hpp"
 
 namespace singleton {
 namespace {

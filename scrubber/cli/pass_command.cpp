@@ -1,0 +1,121 @@
+#include "scrubber/cli/pass_command.hpp"
+
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <optional>
+
+#include "scrubber/config/cli_text.hpp"
+#include "scrubber/config/numeric_option.hpp"
+#include "scrubber/pagecache/eviction_audit.hpp"
+#include "scrubber/metrics/pass_textfile.hpp"
+#include "scrubber/pagecache/page_cache_view.hpp"
+#include "scrubber/pass/pass_lock.hpp"
+#include "scrubber/pass/pass_report_output.hpp"
+#include "scrubber/cli/progress_line.hpp"
+#include "scrubber/pass/scrub_pass.hpp"
+#include "scrubber/pass/vm_selection.hpp"
+#include "snapshot/base/capabilities.hpp"
+#include "snapshot/base/error.hpp"
+#include "snapshot/memory/smaps.hpp"
+
+namespace singleton {
+namespace po = boost::program_options;
+
+namespace {
+
+std::string progress_text(const PassProgress& p) {
+  return p.stage + " " + std::to_string(p.item) + "/" + std::to_string(p.items) + " " + p.what +
+         ": " + std::to_string(p.pages * 4096 >> 20) + " MiB";
+}
+
+}  // namespace
+
+int run_pass_command(bool evict, const std::vector<std::string>& args) {
+  const char* name = evict ? "scrub" : "scan";
+  po::options_description options(std::string("Usage: singleton ") + name + " [options]\n" +
+                                  (evict
+                                       ? "Evicts the host page-cache pages of VM disk images "
+                                         "that the guests already hold (one pass, for cron).\n"
+                                       : "Dry run: shows what `singleton scrub` would evict; "
+                                         "adds nothing to and removes nothing from the cache.\n") +
+                                  "Options");
+  VmSelectionOptions selection;
+  std::string backend = "auto";
+  std::string shared = "all";
+  uint64_t max_evict_mib = 0;
+  std::string prometheus_file;
+  std::string regions = "mergeable";
+  std::string audit_file;
+  options.add_options()("help,h", "this help")("json", "print the report as JSON")(
+      "vm", po::value(&selection.names)->composing(), "libvirt domain name (repeatable)")(
+      "pid", po::value(&selection.pids)->composing(), "QEMU process id (with --image; repeatable)")(
+      "image", po::value(&selection.images)->composing(),
+      "disk image of the --pid VM (repeatable)")("connect", po::value(&selection.connect_uri),
+                                                 "libvirt URI (default: libvirt's own)")(
+      "backend", po::value(&backend)->default_value("auto"),
+      "host cache view: auto|kmod|mincore (auto: kmod when loaded, else mincore)")(
+      "shared-policy", po::value(&shared)->default_value("all"), "all|any: see below")(
+      "max-evict", count_option("max-evict", &max_evict_mib, kMaxEvictMib),
+      "evict at most this many MiB in this pass (1 to 1073741824)")(
+      "regions", po::value(&regions)->default_value("mergeable"),
+      "guest RAM is: mergeable (KSM-tracked VMAs, QEMU) | anon (VMMs that do not mark it)")(
+      "prometheus", po::value(&prometheus_file),
+      "after the pass, add its metrics to this node_exporter textfile (rewritten atomically)")(
+      "audit", po::value(&audit_file),
+      "append every range handed to the kernel for eviction to FILE (JSON lines)");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(options).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw Error(ExitCode::kUsage, std::string(e.what()) + " (see singleton " + name + " --help)");
+  }
+  if (vm.count("help")) {
+    std::cout << options << "\n" << kSharedPolicyHelp << "\n" << kExitCodesHelp;
+    return 0;
+  }
+  const BackendChoice choice = backend_choice_from_string(backend);
+  PassOptions pass;
+  pass.evict = evict;
+  pass.shared_policy = shared_policy_from_string(shared);
+  pass.snapshot.regions = region_selection_from_string(regions);
+  if (vm.count("max-evict")) pass.max_evict_pages = max_evict_mib * (1 << 20) / kPageBytes;
+  require_capabilities(name, {kCapSysPtrace, kCapSysAdmin, kCapDacReadSearch});
+  const PassLock lock;
+  const VmSelection selected = select_vms(selection);
+  for (const auto& warning : selected.warnings)
+    std::cerr << "singleton: warning: " << warning << "\n";
+  ChosenView view = make_page_cache_view(choice);
+  std::optional<EvictionAudit> audit;
+  if (!audit_file.empty()) {
+    audit.emplace(audit_file);
+    view.view->set_audit(&*audit);
+  }
+
+  ProgressLine progress(!vm.count("json"));
+  pass.on_progress = [&](const PassProgress& p) { progress.show(progress_text(p)); };
+  PassReport report = run_pass(*view.view, selected.vms, pass);
+  report.discovery_errors = selected.errors;
+  report.backend_note = view.note;
+  progress.clear();
+
+  if (vm.count("json")) {
+    std::cout << boost::json::serialize(pass_report_json(report)) << "\n";
+  } else {
+    print_pass_table(report, std::cout);
+  }
+  if (!prometheus_file.empty()) add_pass_to_textfile(prometheus_file, report);
+  for (const auto& error : report.discovery_errors) std::cerr << "singleton: " << error << "\n";
+  for (const VmReport& v : report.vms) {
+    if (!v.error.empty()) std::cerr << "singleton: " << v.error << "\n";
+  }
+  for (const ImageReport& image : report.images) {
+    if (!image.error.empty())
+      std::cerr << "singleton: " << image.path << ": " << image.error << "\n";
+  }
+  return static_cast<int>(report.exit_code());
+}
+
+}  // namespace singleton

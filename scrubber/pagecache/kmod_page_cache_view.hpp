@@ -1,0 +1,35 @@
+// The PageCacheView of the singleton_pcache kernel module (/dev/singleton_pcache, ABI in
+// kmod/include/uapi/singleton_pcache.h): the kernel lists cached pages with their folio's order
+// and flags and hashes them in place (no mapping, no copy, no LRU or readahead effect), and
+// evicts whole folios with invalidate_mapping_pages() semantics, counting what it keeps and why.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "scrubber/pagecache/page_cache_view.hpp"
+#include "snapshot/base/unique_fd.hpp"
+
+namespace singleton {
+
+class KmodPageCacheView : public PageCacheView {
+ public:
+  // Opens the device and checks the ABI (same major, minor at least ours, the features the view
+  // uses). Throws Error(kEnvironment) saying why the module cannot be used.
+  KmodPageCacheView();
+
+  std::string name() const override { return "kmod"; }
+  CacheCounts count(const ReadOnlyFile& file, PageRange range) override;
+  ScanBatch scan(const ReadOnlyFile& file, uint64_t from, const ScanOptions& options) override;
+  EvictResult evict(const ReadOnlyFile& file, std::span<const PageRange> ranges) override;
+
+  // Entries asked for per scan() call: 64 MiB of pages, a multiple of the largest folio.
+  static constexpr uint32_t kBatchPages = 16384;
+
+ private:
+  UniqueFd dev_;
+  std::optional<bool> have_cachestat_;
+};
+
+}  // namespace singleton

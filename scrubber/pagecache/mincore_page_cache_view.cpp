@@ -1,0 +1,214 @@
+#include "scrubber/pagecache/mincore_page_cache_view.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "scrubber/pagecache/cachestat_counts.hpp"
+#include "scrubber/pagecache/eviction_audit.hpp"
+#include "scrubber/pagecache/file_mapping.hpp"
+#include "scrubber/pagecache/folio_extents.hpp"
+#include "scrubber/pagecache/sigbus_guard.hpp"
+#include "snapshot/base/error.hpp"
+
+namespace singleton {
+namespace {
+
+// Residency of `count` pages from `first`, by mincore() on a fresh mapping. mincore() faults
+// nothing in, so this never adds a page. (It reports "all resident" to callers who could not
+// write the file unless privileged; the backend requires root anyway.)
+std::vector<unsigned char> resident_pages(const ReadOnlyFile& file, const FileMapping& map,
+                                          uint64_t count) {
+  std::vector<unsigned char> vec(count);
+  if (::mincore(const_cast<unsigned char*>(map.data()), map.length(), vec.data()) != 0) {
+    throw_errno("mincore " + file.path());
+  }
+  return vec;
+}
+
+// Appends the resident pages of a window (hashed, or only touched so that pagemap sees them) to
+// `out`, which has room for all of them. False when the file was truncated under us (SIGBUS):
+// the guard turns that into an error for this image instead of a crash. Kept apart from its
+// caller so that nothing the caller uses lives across the sigsetjmp.
+bool read_resident_pages(const unsigned char* data, const std::vector<unsigned char>& resident,
+                         uint64_t window, uint64_t from, bool hashes,
+                         std::vector<CachedPage>& out) {
+  SigbusGuard guard;
+  if (sigsetjmp(guard.env, 0) != 0) {
+    guard.recover();
+    return false;
+  }
+  guard.arm();
+  for (uint64_t i = 0; i < resident.size(); ++i) {
+    if (!(resident[i] & 1) || window + i < from) continue;
+    CachedPage page;
+    page.index = window + i;
+    const unsigned char* bytes = data + i * kPageBytes;
+    if (hashes) {
+      page.hash = XXH64(bytes, kPageBytes, 0);
+      page.flags |= kPageHashed;
+    } else {
+      *static_cast<const volatile unsigned char*>(bytes);  // fault in: pagemap needs the PTE
+    }
+    out.push_back(page);  // within capacity: no allocation while the guard is armed
+  }
+  guard.disarm();
+  return true;
+}
+
+}  // namespace
+
+MincorePageCacheView::MincorePageCacheView() = default;
+
+std::unique_ptr<PageCacheView> make_mincore_page_cache_view() {
+  return std::make_unique<MincorePageCacheView>();
+}
+
+CacheCounts MincorePageCacheView::count_pages(const ReadOnlyFile& file, uint64_t first,
+                                              uint64_t count) {
+  const uint64_t size = file.size_pages();
+  if (first >= size) return {};
+  if (count == 0 || count > size - first) count = size - first;
+  if (have_cachestat_.value_or(true)) {
+    auto counts = cachestat_counts(file.fd(), file.path(), first, count);
+    have_cachestat_ = counts.has_value();
+    if (counts) return *counts;
+  }
+  // No cachestat (Linux < 6.5): residency by mincore(), dirty and writeback from the frames'
+  // kpageflags (each cached page touched through the mapping, as scan() does), so that evict()
+  // still never hands a dirty page to fadvise (DONTNEED writes it back and drops it: measured on
+  // 6.1, where the plain mincore count let that happen). A range that starts inside a folio has
+  // no head: on 6.1 its tails' own bits are used (evict() ranges are whole folios).
+  CacheCounts counts;
+  for (uint64_t at = first; at < first + count; at += kWindowPages) {
+    const uint64_t n = std::min(kWindowPages, first + count - at);
+    FileMapping map(file.fd(), file.path().c_str(), at * kPageBytes, n * kPageBytes);
+    const std::vector<unsigned char> resident = resident_pages(file, map, n);
+    std::vector<CachedPage> pages;
+    pages.reserve(n);
+    if (!read_resident_pages(map.data(), resident, at, at, /*hashes=*/false, pages)) {
+      throw Error(ExitCode::kPartial,
+                  "count " + file.path() + ": the file shrank during the count");
+    }
+    const std::vector<PageFrame> all = frames_.frames(map.data(), n);
+    std::vector<PageFrame> frames;
+    frames.reserve(pages.size());
+    for (CachedPage& page : pages) {
+      frames.push_back(all[page.index - at]);
+      page.flags |= page_flags_from_frame(frames.back(), /*own_mappings=*/1);
+    }
+    assign_folio_extents(pages, frames);
+    inherit_folio_flags(pages);
+    for (const CachedPage& page : pages) {
+      ++counts.cached_pages;
+      counts.dirty_pages += (page.flags & kPageDirty) ? 1 : 0;  // both, as cachestat counts
+      counts.writeback_pages += (page.flags & kPageWriteback) ? 1 : 0;
+    }
+  }
+  return counts;
+}
+
+CacheCounts MincorePageCacheView::count(const ReadOnlyFile& file, PageRange range) {
+  return count_pages(file, range.first, range.count);
+}
+
+ScanBatch MincorePageCacheView::scan(const ReadOnlyFile& file, uint64_t from,
+                                     const ScanOptions& options) {
+  ScanBatch batch;
+  const uint64_t size = file.size_pages();
+  uint64_t window = from - from % kWindowPages;
+  for (; window < size && batch.pages.empty(); window += kWindowPages) {
+    const uint64_t n = std::min(kWindowPages, size - window);
+    if (count_pages(file, window, n).cached_pages == 0) continue;  // nothing to map
+    FileMapping map(file.fd(), file.path().c_str(), window * kPageBytes, n * kPageBytes);
+    const std::vector<unsigned char> resident = resident_pages(file, map, n);
+    // Room for every resident page first: no allocation while the SIGBUS guard is armed.
+    uint64_t resident_count = 0;
+    for (unsigned char v : resident) resident_count += v & 1;
+    batch.pages.reserve(resident_count);
+    // Read each cached page through the mapping: a minor fault, no I/O, no readahead
+    // (MADV_RANDOM). A page evicted between mincore() and this read would be read back from
+    // disk, one page: that window is microseconds and costs one page of cache at worst.
+    if (!read_resident_pages(map.data(), resident, window, from, options.hashes, batch.pages)) {
+      throw Error(ExitCode::kPartial, "scan " + file.path() + ": the file shrank during the scan");
+    }
+    // The content hashed above may change before eviction (a host write): that page is then
+    // dirty and never evicted, or, written back already, evicted as a false match that costs
+    // only a re-read from disk, never data.
+    const std::vector<PageFrame> all = frames_.frames(map.data(), n);
+    std::vector<PageFrame> frames;
+    frames.reserve(batch.pages.size());
+    for (CachedPage& page : batch.pages) {
+      const PageFrame& frame = all[page.index - window];
+      frames.push_back(frame);
+      page.flags |= page_flags_from_frame(frame, /*own_mappings=*/1);
+    }
+    assign_folio_extents(batch.pages, frames);
+    inherit_folio_flags(batch.pages);
+    // Hash only what the kernel says is valid content.
+    for (size_t k = 0; k < batch.pages.size(); ++k) {
+      if (!(batch.pages[k].flags & kPageUptodate) && frames[k].pfn != 0) {
+        batch.pages[k].flags &= ~kPageHashed;
+      }
+    }
+    // `map` is unmapped here, before the caller can evict anything.
+  }
+  batch.next_index = std::min(window, size);
+  batch.done = window >= size;
+  return batch;
+}
+
+EvictResult MincorePageCacheView::evict(const ReadOnlyFile& file,
+                                        std::span<const PageRange> ranges) {
+  EvictResult result;
+  // Ranges are folios (or runs of whole folios). Runs of adjacent ranges are coalesced into one
+  // fadvise call; a run holding dirty or writeback pages falls back to its ranges one by one,
+  // so a clean folio next to a dirty one is still evicted.
+  auto evict_one = [&](PageRange range, bool whole_run_or_single) -> bool {
+    const CacheCounts before = count_pages(file, range.first, range.count);
+    if (before.cached_pages == 0) return true;
+    if (before.dirty_pages != 0 || before.writeback_pages != 0) {
+      if (!whole_run_or_single) return false;  // the caller splits the run
+    }
+    result.requested_pages += before.cached_pages;
+    if (before.dirty_pages != 0 || before.writeback_pages != 0) {
+      // Never handed to fadvise: DONTNEED would start writeback of the dirty pages.
+      const uint64_t dirty = std::min(before.dirty_pages, before.cached_pages);
+      result.skipped.dirty += dirty;
+      result.skipped.writeback += before.cached_pages - dirty;
+      return true;
+    }
+    if (audit_ != nullptr) audit_->record(file, range.first, range.count, "fadvise");
+    const int err =
+        ::posix_fadvise(file.fd(), static_cast<off_t>(range.first * kPageBytes),
+                        static_cast<off_t>(range.count * kPageBytes), POSIX_FADV_DONTNEED);
+    if (err != 0) throw SystemError("posix_fadvise DONTNEED " + file.path(), err);
+    const CacheCounts after = count_pages(file, range.first, range.count);
+    const uint64_t left = std::min(after.cached_pages, before.cached_pages);
+    result.evicted_pages += before.cached_pages - left;
+    const uint64_t dirty = std::min(after.dirty_pages, left);
+    const uint64_t writeback = std::min(after.writeback_pages, left - dirty);
+    result.skipped.dirty += dirty;
+    result.skipped.writeback += writeback;
+    // Mapped, locked, or raced with a reader: the kernel does not say which.
+    result.skipped.busy += left - dirty - writeback;
+    return true;
+  };
+
+  size_t i = 0;
+  while (i < ranges.size()) {
+    size_t j = i + 1;
+    while (j < ranges.size() && ranges[j].first == ranges[j - 1].end()) ++j;
+    const PageRange run{ranges[i].first, ranges[j - 1].end() - ranges[i].first};
+    if (!evict_one(run, /*whole_run_or_single=*/j - i == 1)) {
+      for (size_t k = i; k < j; ++k) evict_one(ranges[k], /*whole_run_or_single=*/true);
+    }
+    i = j;
+  }
+  return result;
+}
+
+}  // namespace singleton

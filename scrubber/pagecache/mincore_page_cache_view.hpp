@@ -1,0 +1,44 @@
+// The userspace PageCacheView: works on any kernel, needs root (pagemap PFNs, kpageflags).
+//
+// How it looks without touching what it looks at (README.md, "Kernel facts"):
+// - pread() of cached pages can start readahead; a MADV_RANDOM mapping + mincore() + reading
+//   through the mapping adds no page (measured), so pages are read only through such a mapping
+//   and only where mincore() said they are cached;
+// - posix_fadvise(DONTNEED) skips pages mapped by anyone, ourselves included: scan() unmaps
+//   before it returns, and evict() maps nothing;
+// - posix_fadvise(DONTNEED) drops a large folio only when the range covers all of it: the
+//   folio of each page comes from the PFN runs (compound head + tails) behind our mapping.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "scrubber/pagecache/kernel_page_frames.hpp"
+#include "scrubber/pagecache/page_cache_view.hpp"
+
+namespace singleton {
+
+class MincorePageCacheView : public PageCacheView {
+ public:
+  // Throws Error(kEnvironment) when /proc/kpageflags & co. cannot be read (not root).
+  MincorePageCacheView();
+
+  std::string name() const override { return "mincore"; }
+  CacheCounts count(const ReadOnlyFile& file, PageRange range) override;
+  ScanBatch scan(const ReadOnlyFile& file, uint64_t from, const ScanOptions& options) override;
+  EvictResult evict(const ReadOnlyFile& file, std::span<const PageRange> ranges) override;
+
+  // Pages one scan() batch maps at most: 128 MiB, a multiple of the largest folio (2 MiB), so
+  // windows aligned to it never split a folio.
+  static constexpr uint64_t kWindowPages = 32768;
+
+ private:
+  // Counts by cachestat(2), or where the kernel lacks it by mincore() on a fresh mapping and the
+  // kpageflags of the cached pages (dirty, writeback).
+  CacheCounts count_pages(const ReadOnlyFile& file, uint64_t first, uint64_t count);
+
+  KernelPageFrames frames_;
+  std::optional<bool> have_cachestat_;
+};
+
+}  // namespace singleton

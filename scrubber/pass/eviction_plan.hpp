@@ -1,0 +1,50 @@
+// Which folios of an image to evict, decided folio by folio from a scan batch.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "scrubber/pagecache/page_cache_view.hpp"
+#include "scrubber/pass/scrub_policy.hpp"
+
+namespace singleton {
+
+// Double-cached pages not evicted, by reason.
+struct SkipCounts {
+  uint64_t dirty = 0;      // folio holds a dirty page
+  uint64_t writeback = 0;  // folio under writeback
+  uint64_t mapped = 0;     // folio mapped by a process
+  uint64_t locked = 0;     // folio locked or unevictable
+  uint64_t limit = 0;      // --max-evict reached
+  uint64_t busy = 0;       // still cached after eviction, reason unknown (raced, locked, ...)
+  uint64_t total() const { return dirty + writeback + mapped + locked + limit + busy; }
+  SkipCounts& operator+=(const SkipCounts& o);
+};
+
+struct PageCounts {
+  uint64_t cached_pages_before = 0;  // measured before the scan (cachestat)
+  uint64_t scanned_pages = 0;        // cached pages the scan saw
+  uint64_t double_cached_pages = 0;  // scanned pages whose content the guests hold (policy)
+  uint64_t evicted_pages = 0;        // measured after eviction (scan: would be evicted)
+  uint64_t partial_folio_pages = 0;  // double-cached, kept: their folio holds pages no guest has
+  SkipCounts skipped;
+  uint64_t cached_pages_after = 0;  // measured after the pass
+  PageCounts& operator+=(const PageCounts& o);
+};
+
+struct EvictionPlan {
+  std::vector<PageRange> folios;  // whole folios to evict, ascending
+  uint64_t pages = 0;             // pages in `folios`
+  PageCounts counts;              // scanned, double_cached, partial_folio, skipped so far
+};
+
+// Adds the decisions for `pages` (one scan batch: ascending, whole folios) to `plan`. A folio is
+// evicted only when every one of its pages is double-cached and none is dirty, under writeback,
+// mapped, locked or unevictable; a page no guest holds is never evicted. `budget_pages` is what
+// --max-evict still allows (decremented; UINT64_MAX for no cap).
+void plan_batch(std::span<const CachedPage> pages, const ScrubPolicy& policy,
+                std::span<const PageIndex* const> holders, uint64_t& budget_pages,
+                EvictionPlan& plan);
+
+}  // namespace singleton
