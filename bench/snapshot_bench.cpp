@@ -24,11 +24,12 @@
 #include "snapshot/memory/guest_snapshot.hpp"
 #include "snapshot/memory/page_hash.hpp"
 #include "tests/unit/memory_holder_process.hpp"
+#include "snapshot/base/page_size.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using singleton::kPageSize;
+using singleton::kPageBytes;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -86,15 +87,15 @@ int main(int argc, char** argv) {
   CPU_SET(0, &cpus);
   sched_setaffinity(0, sizeof cpus, &cpus);
 
-  size_t pages = args.mib * 1024 * 1024 / kPageSize;
+  size_t pages = args.mib * 1024 * 1024 / kPageBytes;
   singleton::testing::MemoryHolderOptions holder_options{
       .pages = pages, .seed = 42, .zero_every = 0, .mergeable = true, .fork_sharer = args.shared};
   singleton::testing::MemoryHolderProcess holder(holder_options);
 
   // The same bytes in this process, for the plain XXH64 baseline.
-  auto local = std::make_unique<std::byte[]>(pages * kPageSize);
+  auto local = std::make_unique<std::byte[]>(pages * kPageBytes);
   for (size_t i = 0; i < pages; ++i)
-    singleton::testing::fill_test_page(42, i, 0, local.get() + i * kPageSize);
+    singleton::testing::fill_test_page(42, i, 0, local.get() + i * kPageBytes);
 
   // Baseline and snapshots alternate run by run, so that both see the same machine load
   // (the machine is shared); medians are reported.
@@ -107,7 +108,7 @@ int main(int argc, char** argv) {
   uint64_t sink = 0;
   for (int run = 0; run < args.runs; ++run) {
     auto start = Clock::now();
-    for (size_t i = 0; i < pages; ++i) sink ^= singleton::hash_page(local.get() + i * kPageSize);
+    for (size_t i = 0; i < pages; ++i) sink ^= singleton::hash_page(local.get() + i * kPageBytes);
     xxh_runs.push_back(seconds_since(start));
     for (size_t b = 0; b < args.batch_kib.size(); ++b) {
       singleton::SnapshotOptions options;
@@ -124,7 +125,7 @@ int main(int argc, char** argv) {
     }
   }
   double xxh_seconds = median(xxh_runs);
-  double bytes = static_cast<double>(pages) * kPageSize;
+  double bytes = static_cast<double>(pages) * kPageBytes;
   std::printf("memory: %zu MiB (%zu pages), non-zero, mergeable%s; %d runs, medians; CPU 0 only\n",
               args.mib, pages, args.shared ? ", shared with a fork (/proc/PID/mem path)" : "",
               args.runs);

@@ -1,5 +1,7 @@
 // The `singleton` CLI: dispatches to its commands and turns errors into one line on stderr and
 // the documented exit code.
+#include <unistd.h>
+
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -12,6 +14,7 @@
 #include "scrubber/cli/vms_cli.hpp"
 #include "scrubber/cli/watch_command.hpp"
 #include "snapshot/base/error.hpp"
+#include "snapshot/base/page_size.hpp"
 
 #ifndef SINGLETON_VERSION
 #define SINGLETON_VERSION "unknown"
@@ -53,6 +56,12 @@ int main(int argc, char** argv) {
       std::cout << "singleton " << SINGLETON_VERSION << "\n";
       return 0;
     }
+    // Every count here is in 4 KiB pages (pagemap, kpageflags, mincore, the module): on a host
+    // with another base page size the numbers would be wrong, not merely slow.
+    if (const long page = sysconf(_SC_PAGESIZE); page != static_cast<long>(singleton::kPageBytes))
+      throw Error(singleton::ExitCode::kEnvironment,
+                  "unsupported page size " + std::to_string(page) + " bytes (singleton counts in " +
+                      std::to_string(singleton::kPageBytes) + "-byte pages)");
     const std::vector<std::string> rest(words.begin() + 1, words.end());
     if (words[0] == "scan") return singleton::run_pass_command(false, rest);
     if (words[0] == "scrub") return singleton::run_pass_command(true, rest);

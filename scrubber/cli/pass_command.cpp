@@ -14,10 +14,11 @@
 #include "scrubber/pass/pass_lock.hpp"
 #include "scrubber/pass/pass_report_output.hpp"
 #include "scrubber/cli/progress_line.hpp"
-#include "scrubber/pass/scrub_pass.hpp"
+#include "scrubber/pass/pass_engine.hpp"
 #include "scrubber/pass/vm_selection.hpp"
 #include "snapshot/base/capabilities.hpp"
 #include "snapshot/base/error.hpp"
+#include "snapshot/base/page_size.hpp"
 #include "snapshot/memory/smaps.hpp"
 
 namespace singleton {
@@ -27,7 +28,7 @@ namespace {
 
 std::string progress_text(const PassProgress& p) {
   return p.stage + " " + std::to_string(p.item) + "/" + std::to_string(p.items) + " " + p.what +
-         ": " + std::to_string(p.pages * 4096 >> 20) + " MiB";
+         ": " + std::to_string(p.pages * kPageBytes >> 20) + " MiB";
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "snapshot/discovery/image_open.hpp"
 #include "snapshot/memory/pagemap.hpp"
 #include "snapshot/base/unique_fd.hpp"
+#include "snapshot/base/page_size.hpp"
 
 namespace singleton {
 namespace {
@@ -45,9 +46,9 @@ HostCacheUsage mincore_usage(int fd, const std::string& path) {
   Mapping mapping(fd, length);
   if (!mapping.get()) throw_errno("mmap " + path);
   ::madvise(mapping.get(), length, MADV_RANDOM);
-  std::vector<unsigned char> resident((length + kPageSize - 1) / kPageSize);
+  std::vector<unsigned char> resident((length + kPageBytes - 1) / kPageBytes);
   if (::mincore(mapping.get(), length, resident.data()) != 0) throw_errno("mincore " + path);
-  for (unsigned char page : resident) usage.cached_bytes += (page & 1) ? kPageSize : 0;
+  for (unsigned char page : resident) usage.cached_bytes += (page & 1) ? kPageBytes : 0;
   return usage;
 }
 
@@ -59,7 +60,7 @@ HostCacheUsage host_cache_usage(const std::string& path) {
   struct stat st {};
   UniqueFd fd = open_image(path, st);
   if (auto pages = cachestat_pages(fd.get(), path, 0, 0)) {
-    return HostCacheUsage{pages->cached * kPageSize, pages->dirty * kPageSize, true};
+    return HostCacheUsage{pages->cached * kPageBytes, pages->dirty * kPageBytes, true};
   }
   return mincore_usage(fd.get(), path);
 }

@@ -10,13 +10,11 @@
 #include <vector>
 
 #include "scrubber/pagecache/read_only_file.hpp"
+#include "snapshot/base/page_size.hpp"
 
 namespace singleton {
 
 class EvictionAudit;
-
-// Bytes per page of the view (snapshot/ names the same number kPageSize, as a size_t).
-inline constexpr uint64_t kPageBytes = 4096;
 
 // State of a cached page. Bits, so a backend reports what it can know; kHashed says whether
 // CachedPage::hash is valid.

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "snapshot/base/page_size.hpp"
+
 namespace singleton {
 
 // Every PageCacheView works on an open file, never on a path: the path is resolved once, and
@@ -27,7 +29,7 @@ class ReadOnlyFile {
   const std::string& path() const { return path_; }
   uint64_t size_bytes() const { return size_bytes_; }
   // Pages of 4 KiB covering the file (the last one may be partial).
-  uint64_t size_pages() const { return (size_bytes_ + 4095) / 4096; }
+  uint64_t size_pages() const { return (size_bytes_ + kPageBytes - 1) / kPageBytes; }
   // Device and inode: two paths naming one file (a backing file reached from two overlays)
   // compare equal by these.
   uint64_t device() const { return device_; }

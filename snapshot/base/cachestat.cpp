@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "snapshot/base/error.hpp"
+#include "snapshot/base/page_size.hpp"
 
 #ifndef __NR_cachestat
 #define __NR_cachestat 451  // the same number on every architecture
@@ -27,13 +28,12 @@ struct Cachestat {
   uint64_t nr_recently_evicted;
 };
 
-constexpr uint64_t kBytesPerPage = 4096;
 
 }  // namespace
 
 std::optional<CachestatPages> cachestat_pages(int fd, const std::string& path, uint64_t first_page,
                                               uint64_t pages) {
-  CachestatRange range{first_page * kBytesPerPage, pages * kBytesPerPage};
+  CachestatRange range{first_page * kPageBytes, pages * kPageBytes};
   Cachestat stat{};
   if (::syscall(__NR_cachestat, fd, &range, &stat, 0) != 0) {
     if (errno == ENOSYS || errno == EOPNOTSUPP) return std::nullopt;

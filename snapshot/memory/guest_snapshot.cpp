@@ -12,6 +12,7 @@
 #include "snapshot/memory/pagemap.hpp"
 #include "snapshot/base/proc_files.hpp"
 #include "snapshot/memory/process_memory.hpp"
+#include "snapshot/base/page_size.hpp"
 
 namespace singleton {
 namespace {
@@ -29,9 +30,9 @@ class VmSnapshotter {
   VmSnapshotter(const Vm& vm, KsmHashCache& ksm, const KpageflagsReader& kpageflags,
                 const SnapshotOptions& options, GuestSnapshot& out)
       : vm_(vm), ksm_(ksm), kpageflags_(kpageflags), options_(options), out_(out) {
-    batch_pages_ = std::max<size_t>(1, options.read_batch_bytes / kPageSize);
-    pinned_.buffer = std::make_unique<std::byte[]>(batch_pages_ * kPageSize);
-    unpinned_.buffer = std::make_unique<std::byte[]>(batch_pages_ * kPageSize);
+    batch_pages_ = std::max<size_t>(1, options.read_batch_bytes / kPageBytes);
+    pinned_.buffer = std::make_unique<std::byte[]>(batch_pages_ * kPageBytes);
+    unpinned_.buffer = std::make_unique<std::byte[]>(batch_pages_ * kPageBytes);
   }
 
   void run() {
@@ -66,7 +67,7 @@ class VmSnapshotter {
     } catch (const SystemError& e) {
       stop(e.err(), "open /proc/" + std::to_string(vm_.pid) + "/pagemap or /mem");
     }
-    hashes_.reserve(out_.counts.resident_bytes / kPageSize);
+    hashes_.reserve(out_.counts.resident_bytes / kPageBytes);
     entries_.resize(std::max<size_t>(1, options_.pagemap_batch_pages));
     for (const auto& region : regions) snapshot_region(region, *pagemap);
     flush(pinned_);
@@ -78,12 +79,12 @@ class VmSnapshotter {
  private:
   void snapshot_region(const MemoryRegion& region, const PagemapReader& pagemap) {
     for (uint64_t vaddr = region.start; vaddr < region.end;) {
-      size_t pages = std::min<uint64_t>(entries_.size(), (region.end - vaddr) / kPageSize);
+      size_t pages = std::min<uint64_t>(entries_.size(), (region.end - vaddr) / kPageBytes);
       std::span<PagemapEntry> window(entries_.data(), pages);
       size_t got = pagemap.read(vaddr, window);
       if (got < pages) stop(ESRCH, "read pagemap");
       classify(vaddr, window);
-      vaddr += pages * kPageSize;
+      vaddr += pages * kPageBytes;
     }
   }
 
@@ -114,7 +115,7 @@ class VmSnapshotter {
         out_.counts.zero_pages++;
         continue;
       }
-      uint64_t page_vaddr = vaddr + i * kPageSize;
+      uint64_t page_vaddr = vaddr + i * kPageBytes;
       if (!(flags & kKpfKsm)) {
         queue_read(entry.exclusive() ? pinned_ : unpinned_, page_vaddr, 0);
         continue;
@@ -155,7 +156,7 @@ class VmSnapshotter {
     out_.counts.pages_read += read.pages;
     const uint64_t zero_hash = zero_page_hash();
     for (size_t i = 0; i < read.pages; ++i) {
-      const std::byte* page = queue.buffer.get() + i * kPageSize;
+      const std::byte* page = queue.buffer.get() + i * kPageBytes;
       uint64_t hash = hash_page(page);
       bool zero = hash == zero_hash && is_zero_page(page);
       add_hash(hash, zero);

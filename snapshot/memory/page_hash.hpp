@@ -8,18 +8,19 @@
 #include <cstring>
 
 #include "snapshot/memory/pagemap.hpp"
+#include "snapshot/base/page_size.hpp"
 
 namespace singleton {
 
-inline uint64_t hash_page(const void* page) { return XXH64(page, kPageSize, 0); }
+inline uint64_t hash_page(const void* page) { return XXH64(page, kPageBytes, 0); }
 
 // XXH64 of a page of zeros. Zero pages are counted, never indexed: every guest has plenty of
 // them and evicting "duplicates" of zero blocks is pointless.
 uint64_t zero_page_hash();
 
 inline bool is_zero_page(const void* page) {
-  static const unsigned char zeros[kPageSize] = {};
-  return std::memcmp(page, zeros, kPageSize) == 0;
+  static const unsigned char zeros[kPageBytes] = {};
+  return std::memcmp(page, zeros, kPageBytes) == 0;
 }
 
 // True for a page of zeros; cheap for the others (the hash rules them out).

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "snapshot/base/error.hpp"
+#include "snapshot/base/page_size.hpp"
 
 namespace singleton {
 
@@ -19,7 +20,7 @@ PagemapReader::PagemapReader(pid_t pid) : pid_(pid) {
 size_t PagemapReader::read(uint64_t vaddr, std::span<PagemapEntry> entries) const {
   auto* bytes = reinterpret_cast<char*>(entries.data());
   size_t wanted = entries.size_bytes();
-  off_t offset = static_cast<off_t>(vaddr / kPageSize * sizeof(PagemapEntry));
+  off_t offset = static_cast<off_t>(vaddr / kPageBytes * sizeof(PagemapEntry));
   size_t done = 0;
   while (done < wanted) {
     ssize_t n = ::pread(fd_.get(), bytes + done, wanted - done, offset + static_cast<off_t>(done));

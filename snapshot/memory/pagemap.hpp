@@ -8,10 +8,9 @@
 #include <span>
 
 #include "snapshot/base/unique_fd.hpp"
+#include "snapshot/base/page_size.hpp"
 
 namespace singleton {
-
-inline constexpr size_t kPageSize = 4096;
 
 // One 64-bit pagemap entry (Documentation/admin-guide/mm/pagemap.rst).
 struct PagemapEntry {

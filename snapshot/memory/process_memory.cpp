@@ -11,6 +11,7 @@
 
 #include "snapshot/base/error.hpp"
 #include "snapshot/memory/pagemap.hpp"
+#include "snapshot/base/page_size.hpp"
 
 namespace singleton {
 
@@ -25,12 +26,12 @@ PageReadResult read_process_pages(pid_t pid, std::span<const uint64_t> vaddrs, s
     while (next < vaddrs.size() && count < remote.size()) {
       uint64_t start = vaddrs[next];
       size_t run = 1;
-      while (next + run < vaddrs.size() && vaddrs[next + run] == start + run * kPageSize) ++run;
-      remote[count++] = iovec{reinterpret_cast<void*>(start), run * kPageSize};
+      while (next + run < vaddrs.size() && vaddrs[next + run] == start + run * kPageBytes) ++run;
+      remote[count++] = iovec{reinterpret_cast<void*>(start), run * kPageBytes};
       next += run;
     }
-    size_t wanted = (next - first) * kPageSize;
-    iovec local{buffer + first * kPageSize, wanted};
+    size_t wanted = (next - first) * kPageBytes;
+    iovec local{buffer + first * kPageBytes, wanted};
     ssize_t n;
     do {
       n = ::process_vm_readv(pid, &local, 1, remote.data(), count, 0);
@@ -39,7 +40,7 @@ PageReadResult read_process_pages(pid_t pid, std::span<const uint64_t> vaddrs, s
       result.err = errno;
       return result;
     }
-    result.pages += static_cast<size_t>(n) / kPageSize;
+    result.pages += static_cast<size_t>(n) / kPageBytes;
     if (static_cast<size_t>(n) < wanted) {
       // A partial copy stops at the first address that could not be read: it was unmapped.
       result.err = EFAULT;
@@ -61,16 +62,16 @@ PageReadResult ProcessMemFile::read_pages(std::span<const uint64_t> vaddrs,
   size_t next = 0;
   while (next < vaddrs.size()) {
     size_t run = 1;
-    while (next + run < vaddrs.size() && vaddrs[next + run] == vaddrs[next] + run * kPageSize)
+    while (next + run < vaddrs.size() && vaddrs[next + run] == vaddrs[next] + run * kPageBytes)
       ++run;
-    size_t wanted = run * kPageSize;
+    size_t wanted = run * kPageBytes;
     size_t done = 0;
     while (done < wanted) {
-      ssize_t n = ::pread(fd_.get(), buffer + next * kPageSize + done, wanted - done,
+      ssize_t n = ::pread(fd_.get(), buffer + next * kPageBytes + done, wanted - done,
                           static_cast<off_t>(vaddrs[next] + done));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
-        result.pages += done / kPageSize;
+        result.pages += done / kPageBytes;
         // 0: the process has no address space any more; EIO: the address is not mapped.
         result.err = n == 0 ? ESRCH : (errno == EIO ? EFAULT : errno);
         return result;

@@ -9,6 +9,7 @@
 #include "snapshot/memory/page_hash.hpp"
 #include "snapshot/memory/pagemap.hpp"
 #include "tests/unit/memory_holder_process.hpp"
+#include "snapshot/base/page_size.hpp"
 
 namespace singleton {
 namespace {
@@ -25,7 +26,7 @@ Vm vm_of(const MemoryHolderProcess& holder) {
 }
 
 uint64_t expected_hash(const MemoryHolderOptions& options, size_t index) {
-  std::array<unsigned char, kPageSize> page;
+  std::array<unsigned char, kPageBytes> page;
   fill_test_page(options.seed, index, options.zero_every, page.data());
   return hash_page(page.data());
 }
@@ -35,7 +36,7 @@ TEST(GuestSnapshot, IndexesEveryNonZeroPageOfTheMergeableRegionAndCountsZeroPage
   MemoryHolderProcess holder(options);
   KsmHashCache ksm;
   SnapshotOptions snapshot_options;
-  snapshot_options.read_batch_bytes = 64 * kPageSize;  // several batches
+  snapshot_options.read_batch_bytes = 64 * kPageBytes;  // several batches
   auto snapshot = snapshot_vm(vm_of(holder), ksm, snapshot_options);
   ASSERT_TRUE(snapshot.complete()) << snapshot.error;
   EXPECT_EQ(snapshot.counts.regions, 1u);
@@ -84,7 +85,7 @@ TEST(GuestSnapshot, ProcessKilledMidSnapshotIsVanishedAndOthersComplete) {
   MemoryHolderProcess victim(big);
   MemoryHolderProcess survivor({.pages = 512, .seed = 9});
   SnapshotOptions options;
-  options.read_batch_bytes = 64 * kPageSize;
+  options.read_batch_bytes = 64 * kPageBytes;
   bool killed = false;
   options.on_batch = [&](uint64_t) {
     if (!killed && victim.pid() > 0) {
@@ -106,7 +107,7 @@ TEST(GuestSnapshot, ProcessKilledMidSnapshotIsVanishedAndOthersComplete) {
 TEST(GuestSnapshot, MemoryUnmappedMidSnapshotIsVanished) {
   MemoryHolderProcess holder({.pages = 4096, .seed = 10});
   SnapshotOptions options;
-  options.read_batch_bytes = 64 * kPageSize;
+  options.read_batch_bytes = 64 * kPageBytes;
   bool unmapped = false;
   options.on_batch = [&](uint64_t) {
     if (!unmapped) {
@@ -178,8 +179,8 @@ TEST(GuestSnapshot, CountsRegionSizeAndResidentBytes) {
   KsmHashCache ksm;
   auto snapshot = snapshot_vm(vm_of(holder), ksm);
   ASSERT_TRUE(snapshot.complete()) << snapshot.error;
-  EXPECT_EQ(snapshot.counts.region_bytes, 256u * kPageSize);
-  EXPECT_EQ(snapshot.counts.resident_bytes, 256u * kPageSize);
+  EXPECT_EQ(snapshot.counts.region_bytes, 256u * kPageBytes);
+  EXPECT_EQ(snapshot.counts.resident_bytes, 256u * kPageBytes);
   EXPECT_EQ(snapshot.counts.pages_read, 256u);
   EXPECT_GT(snapshot.counts.seconds, 0.0);
 }

@@ -6,6 +6,7 @@
 
 #include "snapshot/memory/ksm_hash_cache.hpp"
 #include "snapshot/memory/page_hash.hpp"
+#include "snapshot/base/page_size.hpp"
 
 namespace singleton {
 namespace {
@@ -65,13 +66,13 @@ TEST(PageIndex, EmptyAndSingleElement) {
 }
 
 TEST(PageHash, IsXxh64SeedZeroOfTheFourKibPage) {
-  std::vector<unsigned char> page(kPageSize, 0);
+  std::vector<unsigned char> page(kPageBytes, 0);
   EXPECT_EQ(hash_page(page.data()), zero_page_hash());
   EXPECT_TRUE(is_zero_page(page.data(), hash_page(page.data())));
   page[4095] = 1;
   EXPECT_NE(hash_page(page.data()), zero_page_hash());
   EXPECT_FALSE(is_zero_page(page.data(), hash_page(page.data())));
-  EXPECT_EQ(hash_page(page.data()), XXH64(page.data(), kPageSize, 0));
+  EXPECT_EQ(hash_page(page.data()), XXH64(page.data(), kPageBytes, 0));
 }
 
 TEST(KsmHashCache, KeepsFramesSeenInAPassAndDropsTheRest) {

@@ -11,6 +11,7 @@
 #include "snapshot/memory/page_hash.hpp"
 #include "tests/unit/kernel_features.hpp"
 #include "tests/unit/memory_holder_process.hpp"
+#include "snapshot/base/page_size.hpp"
 
 namespace singleton {
 namespace {
@@ -29,10 +30,10 @@ TEST(PagemapEntry, DecodesPresentPfnAndExclusiveBits) {
 
 TEST(PagemapReader, TouchedPagesArePresentAndOthersNot) {
   constexpr size_t kPages = 64;
-  auto* memory = static_cast<char*>(mmap(nullptr, kPages * kPageSize, PROT_READ | PROT_WRITE,
+  auto* memory = static_cast<char*>(mmap(nullptr, kPages * kPageBytes, PROT_READ | PROT_WRITE,
                                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   ASSERT_NE(memory, MAP_FAILED);
-  for (size_t i = 0; i < kPages; i += 2) memory[i * kPageSize] = 1;
+  for (size_t i = 0; i < kPages; i += 2) memory[i * kPageBytes] = 1;
   PagemapReader reader(getpid());
   std::vector<PagemapEntry> entries(kPages);
   ASSERT_EQ(reader.read(reinterpret_cast<uint64_t>(memory), entries), kPages);
@@ -42,7 +43,7 @@ TEST(PagemapReader, TouchedPagesArePresentAndOthersNot) {
       EXPECT_NE(entries[i].pfn(), 0u);
     }
   }
-  munmap(memory, kPages * kPageSize);
+  munmap(memory, kPages * kPageBytes);
 }
 
 TEST(PagemapReader, MissingProcessIsAnErrorNamingThePid) {
@@ -61,7 +62,7 @@ TEST(PagemapReader, MissingProcessIsAnErrorNamingThePid) {
 TEST(Kpageflags, OwnAnonymousPageIsNeitherKsmNorZero) {
   if (geteuid() != 0) GTEST_FAIL() << "run as root: kpageflags and PFNs need root";
   auto* memory = static_cast<char*>(
-      mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+      mmap(nullptr, kPageBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   memory[0] = 1;
   std::vector<PagemapEntry> entry(1);
   PagemapReader(getpid()).read(reinterpret_cast<uint64_t>(memory), entry);
@@ -78,7 +79,7 @@ TEST(Kpageflags, OwnAnonymousPageIsNeitherKsmNorZero) {
   testing::note_kernel_case(ksm_flag_on_any_anon
                                 ? "KPF_KSM set on a plain anonymous page: the flag alone does not mean KSM here"
                                 : "KPF_KSM not set on a plain anonymous page");
-  munmap(memory, kPageSize);
+  munmap(memory, kPageBytes);
   // A process's own (exclusive) pages: read and indexed, never counted as KSM pages.
   testing::MemoryHolderProcess holder({.pages = 32, .seed = 5});
   Vm vm;
@@ -101,14 +102,14 @@ TEST(Kpageflags, ReadOnlyTouchedPagesAreZeroPagesOfASnapshotFlaggedOrNot) {
   if (geteuid() != 0) GTEST_FAIL() << "run as root: kpageflags and PFNs need root";
   constexpr size_t kPages = 16, kReadOnly = 8;
   auto* memory = static_cast<unsigned char*>(
-      mmap(nullptr, kPages * kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+      mmap(nullptr, kPages * kPageBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   ASSERT_NE(memory, MAP_FAILED);
-  madvise(memory, kPages * kPageSize, MADV_NOHUGEPAGE);
+  madvise(memory, kPages * kPageBytes, MADV_NOHUGEPAGE);
   // Marked like QEMU's guest RAM, so that the snapshot takes this region (and only this one).
-  ASSERT_EQ(madvise(memory, kPages * kPageSize, MADV_MERGEABLE), 0) << "no KSM in this kernel";
-  for (size_t i = 0; i < kReadOnly; ++i) (void)*static_cast<volatile unsigned char*>(memory + i * kPageSize);
+  ASSERT_EQ(madvise(memory, kPages * kPageBytes, MADV_MERGEABLE), 0) << "no KSM in this kernel";
+  for (size_t i = 0; i < kReadOnly; ++i) (void)*static_cast<volatile unsigned char*>(memory + i * kPageBytes);
   for (size_t i = kReadOnly; i < kPages; ++i) {
-    for (size_t b = 0; b < kPageSize; ++b) memory[i * kPageSize + b] = static_cast<unsigned char>(i * 31 + b * 7 + 1);
+    for (size_t b = 0; b < kPageBytes; ++b) memory[i * kPageBytes + b] = static_cast<unsigned char>(i * 31 + b * 7 + 1);
   }
   // What the kernel mapped, read directly.
   std::vector<PagemapEntry> entries(kPages);
@@ -142,9 +143,9 @@ TEST(Kpageflags, ReadOnlyTouchedPagesAreZeroPagesOfASnapshotFlaggedOrNot) {
       << "flagged zero pages are not read, the others are";
   EXPECT_FALSE(snapshot.contains(zero_page_hash()));
   for (size_t i = kReadOnly; i < kPages; ++i) {
-    EXPECT_TRUE(snapshot.contains(hash_page(memory + i * kPageSize))) << "page " << i;
+    EXPECT_TRUE(snapshot.contains(hash_page(memory + i * kPageBytes))) << "page " << i;
   }
-  munmap(memory, kPages * kPageSize);
+  munmap(memory, kPages * kPageBytes);
 }
 
 }  // namespace
