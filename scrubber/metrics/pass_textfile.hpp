@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "scrubber/pass/scrub_pass.hpp"
+#include "scrubber/pass/pass_report.hpp"
 
 namespace singleton {
 

@@ -7,7 +7,7 @@
 #include <set>
 #include <string>
 
-#include "scrubber/pass/scrub_pass.hpp"
+#include "scrubber/pass/pass_report.hpp"
 
 namespace singleton {
 

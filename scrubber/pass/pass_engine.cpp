@@ -1,9 +1,9 @@
-#include "scrubber/pass/scrub_pass.hpp"
+#include "scrubber/pass/pass_engine.hpp"
 
 #include <algorithm>
 #include <chrono>
 
-#include "snapshot/memory/ksm_hash_cache.hpp"
+#include "snapshot/base/proc_files.hpp"
 
 namespace singleton {
 namespace {
@@ -43,6 +43,98 @@ void scrub_image(PageCacheView& view, const ReadOnlyFile& file,
   counts.cached_pages_after = view.count(file, {}).cached_pages;
 }
 
+// Guests first: the host cache is looked at after their memory, so a page a guest read during
+// the snapshot is at worst kept, never evicted without a copy in the guest.
+void snapshot_guests(PassScope& scope, KsmHashCache& ksm, const PassOptions& options,
+                     PassReport& report) {
+  size_t items = 0;
+  for (const PassGuest& guest : scope.guests) items += guest.snapshot_now;
+  size_t item = 0;
+  ksm.begin_pass();
+  for (PassGuest& guest : scope.guests) {
+    if (!guest.snapshot_now) continue;
+    const Vm& vm = *guest.vm;
+    ++item;
+    SnapshotOptions snap_options = options.snapshot;
+    if (options.on_progress) {
+      auto outer = snap_options.on_batch;
+      snap_options.on_batch = [&, item, outer](uint64_t pages) {
+        options.on_progress({"snapshot", vm.name, item, items, pages});
+        if (outer) outer(pages);
+      };
+    }
+    GuestSnapshot snap = snapshot_vm(vm, ksm, snap_options);
+    VmReport out{vm.name, vm.pid, snap.counts.indexed_pages, snap.counts.seconds,
+                 snap.error};
+    if (snap.complete()) {
+      *guest.index = std::move(snap.index);
+    } else {
+      guest.index->reset();
+      guest.exited = snap.vanished || !process_alive(vm.pid);
+      if (guest.exited) {
+        out.exited = true;
+        out.error.clear();
+      } else if (out.error.empty()) {
+        out.error = "VM " + vm.name + " (pid " + std::to_string(vm.pid) +
+                    "): its snapshot is incomplete";
+      }
+    }
+    report.vms.push_back(std::move(out));
+  }
+  ksm.end_pass();
+}
+
+void look_at_image(PageCacheView& view, const PassScope& scope, Image& image,
+                   const ScrubPolicy& policy, const PassOptions& options, uint64_t& budget,
+                   PassProgress& progress, ImageReport& out) {
+  std::vector<const PageIndex*> holders;
+  std::vector<std::string> incomplete;
+  std::vector<std::string> exited;
+  for (size_t v : image.vms) {
+    const PassGuest& guest = scope.guests[v];
+    out.vms.push_back(guest.vm->name);
+    if (guest.exited) {
+      exited.push_back(guest.vm->name);
+    } else if (guest.index->has_value()) {
+      holders.push_back(&**guest.index);
+    } else {
+      incomplete.push_back(guest.vm->name);
+    }
+  }
+  if (!image.file) {
+    out.error = image.error;
+    return;
+  }
+  auto names = [](const std::vector<std::string>& list) {
+    std::string text;
+    for (const std::string& name : list) text += (text.empty() ? "" : ", ") + name;
+    return text;
+  };
+  // Under `all`, a VM whose memory we could not read may lack any page: nothing of this image
+  // may be evicted. Under `any`, the VMs we did read still decide for themselves. A VM that
+  // exited is being stopped: its images wait for the next discovery, without an error.
+  if (!exited.empty()) {
+    out.left_alone = "VM " + names(exited) + " exited during the pass";
+  } else if (holders.empty() ||
+             (policy.shared() == SharedPolicy::kAll && !incomplete.empty())) {
+    out.error = "not scrubbed: no complete snapshot of " + names(incomplete);
+  } else {
+    try {
+      scrub_image(view, *image.file, holders, policy, options, budget, progress, out.counts);
+    } catch (const Error& e) {
+      out.error = e.what();
+    }
+    return;
+  }
+  // Still measured, so the report shows what is cached.
+  try {
+    out.counts.cached_pages_before = view.count(*image.file, {}).cached_pages;
+    out.counts.cached_pages_after = out.counts.cached_pages_before;
+  } catch (const Error& e) {
+    if (out.error.empty()) out.error = e.what();
+  }
+}
+
 }  // namespace
 
 ExitCode PassReport::exit_code() const {
@@ -56,103 +148,48 @@ ExitCode PassReport::exit_code() const {
   return ExitCode::kDone;
 }
 
-void scrub_images(PageCacheView& view, ImageSet& set, const GuestHoldings& holdings,
-                  const std::vector<Vm>& vms, const PassOptions& options, PassReport& report) {
-  const ScrubPolicy policy(options.shared_policy);
-  uint64_t budget = options.max_evict_pages;
-  const auto start = std::chrono::steady_clock::now();
-  PassProgress progress{options.evict ? "scrub" : "scan", "", 0, set.images.size(), 0};
-  for (Image& image : set.images) {
-    const auto image_start = std::chrono::steady_clock::now();
-    ImageReport out;
-    out.path = image.path;
-    std::vector<const PageIndex*> holders;
-    std::vector<std::string> incomplete;
-    for (size_t v : image.vms) {
-      out.vms.push_back(vms[v].name);
-      if (holdings.indices[v] != nullptr) {
-        holders.push_back(holdings.indices[v]);
-      } else {
-        incomplete.push_back(vms[v].name);
-      }
-    }
-    ++progress.item;
-    progress.what = image.path;
-    progress.pages = 0;
-    if (!image.file) {
-      out.error = image.error;
-    } else {
-      // Under `all`, a VM whose memory we could not read may lack any page: nothing of this
-      // image may be evicted. Under `any`, the VMs we did read still decide for themselves.
-      const bool blocked =
-          holders.empty() || (policy.shared() == SharedPolicy::kAll && !incomplete.empty());
-      if (blocked) {
-        out.error = "not scrubbed: no complete snapshot of ";
-        for (size_t k = 0; k < incomplete.size(); ++k) {
-          out.error += (k ? ", " : "") + incomplete[k];
-        }
-        // Still measured, so the report shows what is cached.
-        out.counts.cached_pages_before = view.count(*image.file, {}).cached_pages;
-        out.counts.cached_pages_after = out.counts.cached_pages_before;
-      } else {
-        try {
-          scrub_image(view, *image.file, holders, policy, options, budget, progress, out.counts);
-        } catch (const Error& e) {
-          out.error = e.what();
-        }
-      }
-    }
-    out.seconds = seconds_since(image_start);
-    report.totals += out.counts;
-    report.images.push_back(std::move(out));
-  }
-  report.uncached_disks = set.uncached_disks;
-  report.scrub_seconds = seconds_since(start);
-}
-
-PassReport run_pass(PageCacheView& view, const std::vector<Vm>& vms, const PassOptions& options) {
+PassReport run_pass(PageCacheView& view, PassScope& scope, KsmHashCache& ksm,
+                    const PassOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   PassReport report;
   report.backend = view.name();
   report.dry_run = !options.evict;
   report.shared_policy = options.shared_policy;
-
-  // Guests first: the host cache is looked at after their memory, so a page a guest read during
-  // the snapshot is at worst kept, never evicted without a copy in the guest.
-  KsmHashCache ksm;
-  ksm.begin_pass();
-  std::vector<GuestSnapshot> snapshots;
-  snapshots.reserve(vms.size());
-  GuestHoldings holdings;
-  for (size_t v = 0; v < vms.size(); ++v) {
-    SnapshotOptions snap_options = options.snapshot;
-    if (options.on_progress) {
-      auto outer = snap_options.on_batch;
-      snap_options.on_batch = [&, v, outer](uint64_t pages) {
-        options.on_progress({"snapshot", vms[v].name, v + 1, vms.size(), pages});
-        if (outer) outer(pages);
-      };
-    }
-    snapshots.push_back(snapshot_vm(vms[v], ksm, snap_options));
-    const GuestSnapshot& snap = snapshots.back();
-    VmReport vm_report{vms[v].name, vms[v].pid, snap.counts.indexed_pages, snap.counts.seconds,
-                       snap.error};
-    if (!snap.complete() && vm_report.error.empty()) {
-      vm_report.error = "VM " + vms[v].name + " (pid " + std::to_string(vms[v].pid) +
-                        ") went away during its snapshot";
-    }
-    report.vms.push_back(vm_report);
-  }
-  ksm.end_pass();
-  for (const GuestSnapshot& snap : snapshots) {
-    holdings.indices.push_back(snap.complete() ? &snap.index : nullptr);
-  }
+  snapshot_guests(scope, ksm, options, report);
   report.snapshot_seconds = seconds_since(start);
 
-  ImageSet set = collect_images(vms);
-  scrub_images(view, set, holdings, vms, options, report);
+  const auto scrub_start = std::chrono::steady_clock::now();
+  const ScrubPolicy policy(options.shared_policy);
+  uint64_t budget = options.max_evict_pages;
+  PassProgress progress{options.evict ? "scrub" : "scan", "", 0, scope.chosen_images.size(), 0};
+  for (size_t i : scope.chosen_images) {
+    Image& image = scope.images->images[i];
+    const auto image_start = std::chrono::steady_clock::now();
+    ++progress.item;
+    progress.what = image.path;
+    progress.pages = 0;
+    ImageReport out;
+    out.path = image.path;
+    look_at_image(view, scope, image, policy, options, budget, progress, out);
+    out.seconds = seconds_since(image_start);
+    report.totals += out.counts;
+    report.images.push_back(std::move(out));
+  }
+  report.uncached_disks = scope.images->uncached_disks;
+  report.scrub_seconds = seconds_since(scrub_start);
   report.duration_seconds = seconds_since(start);
   return report;
+}
+
+PassReport run_pass(PageCacheView& view, const std::vector<Vm>& vms, const PassOptions& options) {
+  std::vector<std::optional<PageIndex>> indices(vms.size());
+  ImageSet images = collect_images(vms);
+  PassScope scope;
+  scope.images = &images;
+  for (size_t v = 0; v < vms.size(); ++v) scope.guests.push_back({&vms[v], &indices[v]});
+  for (size_t i = 0; i < images.images.size(); ++i) scope.chosen_images.push_back(i);
+  KsmHashCache ksm;
+  return run_pass(view, scope, ksm, options);
 }
 
 }  // namespace singleton

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <string>
 
+#include "snapshot/base/page_size.hpp"
+
 namespace singleton {
 namespace {
 
@@ -28,7 +30,7 @@ boost::json::value error_json(const std::string& error) {
 
 std::string mib(uint64_t pages) {
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1f", static_cast<double>(pages) * 4096 / (1 << 20));
+  std::snprintf(buf, sizeof(buf), "%.1f", static_cast<double>(pages * kPageBytes) / (1 << 20));
   return buf;
 }
 
@@ -65,6 +67,7 @@ boost::json::object pass_report_json(const PassReport& report) {
     for (const auto& vm : image.vms) vms.emplace_back(vm);
     i["vms"] = std::move(vms);
     i["seconds"] = image.seconds;
+    i["left_alone"] = error_json(image.left_alone);
     i["error"] = error_json(image.error);
     images.emplace_back(std::move(i));
   }
@@ -75,6 +78,7 @@ boost::json::object pass_report_json(const PassReport& report) {
                                          {"pid", vm.pid},
                                          {"indexed_pages", vm.indexed_pages},
                                          {"snapshot_s", vm.snapshot_seconds},
+                                         {"exited", vm.exited},
                                          {"error", error_json(vm.error)}});
   }
   o["vms"] = std::move(vms);
@@ -97,7 +101,8 @@ void print_pass_table(const PassReport& report, std::ostream& out) {
     char buf[256];
     std::snprintf(buf, sizeof(buf), "vm %-20s pid %-8d %9s MiB indexed in %.2f s", vm.name.c_str(),
                   vm.pid, mib(vm.indexed_pages).c_str(), vm.snapshot_seconds);
-    out << buf << (vm.error.empty() ? "" : "  ERROR: " + vm.error) << "\n";
+    out << buf << (vm.exited ? "  exited during the pass" : "")
+        << (vm.error.empty() ? "" : "  ERROR: " + vm.error) << "\n";
   }
   out << "\n";
   char head[512];
@@ -109,6 +114,7 @@ void print_pass_table(const PassReport& report, std::ostream& out) {
     for (const auto& vm : image.vms) vms += (vms.empty() ? "" : ",") + vm;
     if (vms.size() > 22) vms = std::to_string(image.vms.size()) + " VMs";
     row(out, shorten(image.path, 40), vms, image.counts);
+    if (!image.left_alone.empty()) out << "  left alone: " << image.left_alone << "\n";
     if (!image.error.empty()) out << "  ERROR: " << image.error << "\n";
   }
   row(out, "TOTAL", "", report.totals);

@@ -68,28 +68,6 @@ double budget_fraction(const WatchOptions& options, PressureLevel level) {
   return std::min(1.0, options.cpu_budget_percent / 100 * response_to(level).budget_factor);
 }
 
-// Moves the chosen images of `all` into a set of their own for one pass, and back afterwards
-// (also when the pass unwinds).
-class ImageSubset {
- public:
-  ImageSubset(ImageSet& all, const std::vector<size_t>& chosen) : all_(all), chosen_(chosen) {
-    for (size_t i : chosen_) subset_.images.push_back(std::move(all_.images[i]));
-  }
-  ~ImageSubset() {
-    for (size_t k = 0; k < chosen_.size(); ++k) {
-      all_.images[chosen_[k]] = std::move(subset_.images[k]);
-    }
-  }
-  ImageSubset(const ImageSubset&) = delete;
-  ImageSubset& operator=(const ImageSubset&) = delete;
-  ImageSet& set() { return subset_; }
-
- private:
-  ImageSet& all_;
-  const std::vector<size_t>& chosen_;
-  ImageSet subset_;
-};
-
 }  // namespace
 
 WatchLoop::WatchLoop(WatchOptions options, std::function<WatchOptions()> reload, std::ostream& log)
@@ -298,73 +276,41 @@ bool WatchLoop::run_step(const StepChoice& choice, bool blocking_lock, int* exit
   }
   lock_busy_said_ = false;
 
-  const auto start = std::chrono::steady_clock::now();
-  PassReport report;
-  report.backend = view_->name();
-  report.dry_run = false;
-  report.shared_policy = options_.shared_policy;
   PassOptions pass;
   pass.evict = true;
   pass.shared_policy = options_.shared_policy;
   pass.max_evict_pages = options_.max_evict_pages;
-  pass.snapshot.on_batch = [](uint64_t) { check_stop(); };
   pass.on_progress = [](const PassProgress&) { check_stop(); };
 
-  std::set<size_t> vanished;
-  ksm_.begin_pass();
+  PassScope scope;
+  scope.images = &images_;
+  scope.chosen_images = choice.images;
+  for (TrackedVm& tracked : vms_) scope.guests.push_back({&tracked.vm, &tracked.index, false});
   for (size_t v : choice.vms) {
     TrackedVm& tracked = vms_[v];
+    scope.guests[v].snapshot_now = true;
     // Counted from before the snapshot: a read during it triggers the next pass, so a page the
     // snapshot missed is looked at again.
     if (const auto reads = read_process_reads(tracked.vm.pid)) tracked.reads = reads;
     tracked.read_since_snapshot = 0;
-    GuestSnapshot snap = snapshot_vm(tracked.vm, ksm_, pass.snapshot);
-    VmReport out{tracked.vm.name, tracked.vm.pid, snap.counts.indexed_pages, snap.counts.seconds,
-                 snap.error};
-    if (snap.complete()) {
-      tracked.index = std::move(snap.index);
-      tracked.needs_snapshot = false;
-    } else {
-      tracked.index.reset();
-      rediscover_now_ = true;
-      if (snap.vanished || !process_alive(tracked.vm.pid)) {
-        say(2, "VM " + tracked.vm.name + " exited during its snapshot");
-        vanished.insert(v);
-        continue;
-      }
-    }
-    report.vms.push_back(std::move(out));
   }
-  ksm_.end_pass();
-  report.snapshot_seconds = seconds_between(start, std::chrono::steady_clock::now());
-
-  // A VM that exited during its snapshot is being stopped, not failing: its images are left
-  // alone and it is dropped at the next discovery (now), without a failed pass.
-  std::vector<size_t> images;
-  for (size_t i : choice.images) {
-    bool gone = false;
-    for (size_t v : images_.images[i].vms) gone = gone || vanished.contains(v);
-    if (!gone) images.push_back(i);
+  PassReport report = run_pass(*view_, scope, ksm_, pass);
+  for (size_t v : choice.vms) {
+    TrackedVm& tracked = vms_[v];
+    tracked.needs_snapshot = !tracked.index.has_value();
+    if (scope.guests[v].exited) say(2, "VM " + tracked.vm.name + " exited during its snapshot");
+    // An incomplete snapshot (the VM exited, or its memory could not be read): look again now.
+    if (tracked.needs_snapshot) rediscover_now_ = true;
   }
-  if (!vanished.empty() && images.empty()) return true;
-
-  GuestHoldings holdings;
-  for (const TrackedVm& tracked : vms_) {
-    holdings.indices.push_back(tracked.index ? &*tracked.index : nullptr);
-  }
-  {
-    ImageSubset subset(images_, images);
-    scrub_images(*view_, subset.set(), holdings, vm_list_, pass, report);
-  }
-  for (size_t k = 0; k < images.size(); ++k) {
-    TrackedImage& state = image_state_[images[k]];
+  for (size_t k = 0; k < choice.images.size(); ++k) {
+    TrackedImage& state = image_state_[choice.images[k]];
     const ImageReport& image = report.images[k];
-    state.cached_at_last_look =
-        image.error.empty() ? image.counts.cached_pages_after : state.cached_now;
+    state.cached_at_last_look = image.error.empty() && image.left_alone.empty()
+                                    ? image.counts.cached_pages_after
+                                    : state.cached_now;
     state.cached_now = state.cached_at_last_look;
-    state.changed = false;
+    state.changed = !image.left_alone.empty();
   }
-  report.duration_seconds = seconds_between(start, std::chrono::steady_clock::now());
 
   ++passes_;
   metrics_.add_pass(report, unix_now());

@@ -22,7 +22,7 @@
 #include "scrubber/pass/image_set.hpp"
 #include "scrubber/metrics/scrub_metrics.hpp"
 #include "scrubber/pagecache/page_cache_view.hpp"
-#include "scrubber/pass/scrub_pass.hpp"
+#include "scrubber/pass/pass_engine.hpp"
 #include "scrubber/watch/cpu_budget.hpp"
 #include "scrubber/watch/guest_io_counter.hpp"
 #include "scrubber/watch/memory_pressure.hpp"
@@ -89,7 +89,7 @@ class WatchLoop {
   std::unique_ptr<PageCacheView> view_;
   std::unique_ptr<MetricsHttpServer> server_;
   std::vector<TrackedVm> vms_;
-  std::vector<Vm> vm_list_;  // vms_[i].vm, as collect_images and scrub_images want them
+  std::vector<Vm> vm_list_;  // vms_[i].vm, as collect_images wants them
   ImageSet images_;
   std::vector<TrackedImage> image_state_;  // parallel to images_.images
   std::set<std::string> last_problems_;

@@ -14,7 +14,7 @@
 #include <set>
 
 #include "scrubber/pagecache/mincore_page_cache_view.hpp"
-#include "scrubber/pass/scrub_pass.hpp"
+#include "scrubber/pass/pass_engine.hpp"
 #include "scrubber/pass/vm_selection.hpp"
 #include "tests/integration/eviction_evidence.hpp"
 #include "tests/integration/scrubber/cli_run.hpp"

@@ -1,11 +1,15 @@
-// scrub_images on real host files and the real mincore view, with guest indices given directly.
+// The pass engine on real host files and the real mincore view, with guest indices given
+// directly (no snapshot: PassGuest::snapshot_now is false).
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <optional>
+
 #include "scrubber/pagecache/mincore_page_cache_view.hpp"
-#include "scrubber/pass/scrub_pass.hpp"
+#include "scrubber/pass/pass_engine.hpp"
 #include "tests/unit/scrubber/temp_file.hpp"
 
 namespace singleton {
@@ -50,13 +54,20 @@ class ScrubImagesTest : public ::testing::Test {
                    bool evict = true, SharedPolicy policy = SharedPolicy::kAll,
                    uint64_t max_pages = UINT64_MAX) {
     ImageSet set = collect_images(vms);
+    std::vector<std::optional<PageIndex>> held(vms.size());
+    PassScope scope;
+    scope.images = &set;
+    for (size_t v = 0; v < vms.size(); ++v) {
+      if (indices[v] != nullptr) held[v] = *indices[v];
+      scope.guests.push_back({&vms[v], &held[v], false});
+    }
+    for (size_t i = 0; i < set.images.size(); ++i) scope.chosen_images.push_back(i);
     PassOptions options;
     options.evict = evict;
     options.shared_policy = policy;
     options.max_evict_pages = max_pages;
-    PassReport report;
-    scrub_images(view_, set, GuestHoldings{indices}, vms, options, report);
-    return report;
+    KsmHashCache ksm;
+    return run_pass(view_, scope, ksm, options);
   }
   MincorePageCacheView view_;
 };
@@ -167,6 +178,61 @@ TEST_F(ScrubImagesTest, AMissingImageIsAnImageErrorNotAFailedPass) {
   EXPECT_EQ(report.images[1].error, "");
   EXPECT_GT(report.images[1].counts.evicted_pages, 0u);
   EXPECT_EQ(report.exit_code(), ExitCode::kPartial);
+}
+
+}  // namespace
+}  // namespace singleton
+
+namespace singleton {
+namespace {
+
+// A guest that is gone when its snapshot starts is being stopped, not failing: its images are
+// left alone (nothing evicted, no error) and the pass is not partial; only chosen images are
+// looked at.
+TEST(PassEngineTest, AGuestThatExitedLeavesItsImagesAloneWithoutFailingThePass) {
+  if (::geteuid() != 0) GTEST_FAIL() << "run as root: the mincore backend needs root";
+  TempFile gone_image(4 * kMiB);
+  TempFile other_image(4 * kMiB);
+  TempFile unchosen_image(4 * kMiB);
+  gone_image.read_all();
+  other_image.read_all();
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+
+  std::vector<Vm> vms{vm_on("gone", gone_image.path()), vm_on("held", other_image.path()),
+                      vm_on("unchosen", unchosen_image.path())};
+  vms[0].pid = child;  // reaped: no such process
+  ImageSet set = collect_images(vms);
+  ASSERT_EQ(set.images.size(), 3u);
+  const uint64_t pages = 4 * kMiB / kPageBytes;
+  std::vector<std::optional<PageIndex>> held(3);
+  held[1] = PageIndex(page_hashes(other_image.path(), 0, pages));
+  PassScope scope;
+  scope.images = &set;
+  scope.guests = {{&vms[0], &held[0], true}, {&vms[1], &held[1], false},
+                  {&vms[2], &held[2], false}};
+  scope.chosen_images = {0, 1};
+  MincorePageCacheView view;
+  KsmHashCache ksm;
+  PassOptions options;
+  options.evict = true;
+  const PassReport report = run_pass(view, scope, ksm, options);
+
+  EXPECT_TRUE(scope.guests[0].exited);
+  ASSERT_EQ(report.vms.size(), 1u) << "only the guest with snapshot_now is snapshotted";
+  EXPECT_TRUE(report.vms[0].exited);
+  EXPECT_EQ(report.vms[0].error, "");
+  ASSERT_EQ(report.images.size(), 2u) << "only the chosen images";
+  EXPECT_EQ(report.images[0].path, gone_image.path());
+  EXPECT_NE(report.images[0].left_alone, "");
+  EXPECT_EQ(report.images[0].error, "");
+  EXPECT_EQ(report.images[0].counts.evicted_pages, 0u);
+  EXPECT_EQ(cached(gone_image.path()), pages) << "evicted on behalf of a guest that exited";
+  EXPECT_EQ(report.images[1].path, other_image.path());
+  EXPECT_GT(report.images[1].counts.evicted_pages, 0u);
+  EXPECT_EQ(report.exit_code(), ExitCode::kDone);
 }
 
 }  // namespace
