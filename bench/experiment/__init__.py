@@ -6,7 +6,8 @@
   modes.py      the mode table: QEMU cache= per mode and the helper that runs beside the
                 guests (ScrubLoop: `singleton scrub` every T s; WatchDaemon: `singleton watch`)
   guests.py     the guests of one run: fresh images, guest script, launch, barriers, results
-  cgroups.py    the cgroups of the QEMU processes (v1 memory + blkio)
+  cgroups.py    the cgroup of the QEMU processes, v1 (memory + blkio) or v2 (memory.high +
+                io.max), detected from /sys/fs/cgroup
   cachestat.py  a file's host page cache: cachestat(2), mincore(2) where it is missing (also
                 used by bench/watch-latency)
   samples.py    host counters (device bytes, cgroup memory, /proc/PID/io, image cache) and the

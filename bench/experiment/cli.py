@@ -9,6 +9,7 @@ with the same seeds on fresh copies of the same images:
   scrub      cache=writeback + `singleton scrub` every T seconds (cron-like)
   watch      cache=writeback + `singleton watch` (reported as not run when it does not exist)
 Variants: `own` (each guest on its own image) and `shared` (qcow2 overlays on one backing file).
+cgroup v1 (memory + blkio) or v2 (memory.high + io.max), whichever /sys/fs/cgroup has.
 Output: build/bench-results/<timestamp>/ (README.md there says what is what). See bench/README.md.
 Standard library only (Debian's python3).
 """

@@ -74,6 +74,42 @@ def table(rows):
     return "\n".join(md)
 
 
+def throttling_notes(exp):
+    """What was throttled and how, in the words of the cgroup hierarchy the run used."""
+    a = exp.args
+    if exp.cgroup_version == "v2":
+        return [
+            f"- io.max (cgroup v2) on the image device {exp.device}, for all QEMU processes of "
+            f"a run together (one shared disk): reads {a.read_iops} IOPS and {a.read_mibps} "
+            f"MiB/s, writes {a.write_iops} IOPS and {a.write_mibps} MiB/s. cgroup v2 charges "
+            "buffered writeback to the cgroup that dirtied the pages (memory and io "
+            "controllers together, on ext4/xfs/btrfs): writes are throttled in every mode.",
+            f"- memory (cgroup v2) on the same processes: after the warm-up, memory.high = "
+            f"(their memory that is not page cache) + {a.host_cache_mib} MiB (shared variant: "
+            f"{a.shared_host_cache_mib} MiB) + {a.cache_slack_mib} MiB slack, re-set every "
+            f"{a.sample_interval} s because QEMU's anonymous memory (guest RAM, TCG code "
+            "buffers, huge pages) moves by tens of MiB; memory.high reclaims and throttles a "
+            "QEMU above it instead of killing it (memory.max stays max). There is no swap, so "
+            "reclaim takes page cache only: the host page cache of the images stays within "
+            "about that budget (its measured size is in the table and plots).",
+        ]
+    return [
+        f"- blkio (cgroup v1) on the image device {exp.device}, for all QEMU processes of a "
+        f"run together (one shared disk): reads {a.read_iops} IOPS and {a.read_mibps} MiB/s, "
+        f"writes {a.write_iops} IOPS and {a.write_mibps} MiB/s. Buffered writes are written "
+        "back by kernel flusher threads, which cgroup v1 does not charge to the cgroup: only "
+        "reads and O_DIRECT writes (cache=none) are throttled.",
+        f"- memory (cgroup v1) on the same processes: after the warm-up, limit = (their "
+        f"memory that is not page cache) + {a.host_cache_mib} MiB (shared variant: "
+        f"{a.shared_host_cache_mib} MiB) + {a.cache_slack_mib} MiB slack, re-set every "
+        f"{a.sample_interval} s because QEMU's anonymous memory (guest RAM, TCG code buffers, "
+        "huge pages) moves by tens of MiB; `memory.oom_control` = 1 so a QEMU that hits the "
+        "limit waits for the next re-set instead of being killed. There is no swap, so "
+        "reclaim takes page cache only: the host page cache of the images stays within about "
+        "that budget (its measured size is in the table and plots).",
+    ]
+
+
 def write(exp):
     """results.csv, README.md and the plots of `exp` (its results, runs, args) in exp.out."""
     rows = with_ratios(exp.results)
@@ -89,19 +125,7 @@ def write(exp):
         f"{open(os.path.join(exp.kit, 'accel')).read().strip()}; data set per guest "
         f"{a.data_mib} MiB (one file of random bytes on an ext4 image, 4 KiB blocks).", "",
         "What was throttled and how:",
-        f"- blkio (cgroup v1) on the image device {exp.device}, for all QEMU processes of a "
-        f"run together (one shared disk): reads {a.read_iops} IOPS and {a.read_mibps} MiB/s, "
-        f"writes {a.write_iops} IOPS and {a.write_mibps} MiB/s. Buffered writes are written "
-        "back by kernel flusher threads, which cgroup v1 does not charge to the cgroup: only "
-        "reads and O_DIRECT writes (cache=none) are throttled.",
-        f"- memory (cgroup v1) on the same processes: after the warm-up, limit = (their "
-        f"memory that is not page cache) + {a.host_cache_mib} MiB (shared variant: "
-        f"{a.shared_host_cache_mib} MiB) + {a.cache_slack_mib} MiB slack, re-set every "
-        f"{a.sample_interval} s because QEMU's anonymous memory (guest RAM, TCG code buffers, "
-        "huge pages) moves by tens of MiB; `memory.oom_control` = 1 so a QEMU that hits the "
-        "limit waits for the next re-set instead of being killed. There is no swap, so "
-        "reclaim takes page cache only: the host page cache of the images stays within about "
-        "that budget (its measured size is in the table and plots).",
+        *throttling_notes(exp),
         "- The kit's tools disk (fio) and the guests' script/result disks live on tmpfs: "
         "the device counters see the data images only.", "",
         "Ratios (`x`) are against mode writeback of the same variant and job. Host hit = 1 - "
@@ -162,12 +186,13 @@ class SavedRun:
 
 
 def load(exp, out):
-    """Reads a results folder back into `exp` (results, runs, command, device) for
-    --report-only. The parameters must be given as in the run."""
+    """Reads a results folder back into `exp` (results, runs, command, device, cgroup
+    version) for --report-only. The parameters must be given as in the run."""
     exp.out = out
     exp.kit = exp.kit_src
     exp.skipped = []
     exp.device = "(see the run's README)"
+    exp.cgroup_version = "v1"  # reports written before cgroup v2 support say nothing
     with open(os.path.join(out, "README.md")) as f:
         for line in f:
             if line.startswith("Command: `"):
@@ -175,6 +200,8 @@ def load(exp, out):
                 exp.rereported = True
             if "on the image device " in line:
                 exp.device = line.split("on the image device ", 1)[1].split(",", 1)[0]
+            if "(cgroup v2)" in line:
+                exp.cgroup_version = "v2"
     numeric = lambda v: float(v) if v not in ("", "n/a", "inf") else float("nan")
     with open(os.path.join(out, "results.csv")) as f:
         for row in csv.DictReader(f):

@@ -149,6 +149,7 @@ class Experiment:
         self.command = " ".join(sys.argv)
         self.rereported = False
         self.cgroup_root = cgroups.ROOT
+        self.cgroup_version = None
         self.has_command = {}
         self.throttle = {"read_iops": a.read_iops, "read_bps": a.read_mibps * MIB,
                          "write_iops": a.write_iops, "write_bps": a.write_mibps * MIB}
@@ -170,13 +171,17 @@ class Experiment:
 
     def check(self):
         if os.geteuid() != 0:
-            sys.exit("fio-experiment: needs root (cgroups, blkio throttling, /proc/PID/io)")
+            sys.exit("fio-experiment: needs root (cgroups, I/O throttling, /proc/PID/io)")
         for p in (self.sg_guest,):
             if not os.access(p, os.X_OK):
                 sys.exit(f"fio-experiment: {p} missing: build it (cmake --build ... --target sg-guest)")
         for f in ("vmlinuz", "initramfs.cpio.gz"):
             if not os.path.exists(os.path.join(self.kit_src, f"kernel-{self.args.kernel}", f)):
                 sys.exit(f"fio-experiment: guest kit missing in {self.kit_src}: run `make guest-kit`")
+        try:
+            self.cgroup_version = cgroups.detect(self.cgroup_root)[0]
+        except cgroups.CgroupError as e:
+            sys.exit(f"fio-experiment: {e}")
         for command in ("scrub", "watch"):
             self.has_command[command] = os.access(self.singleton, os.X_OK) and subprocess.run(
                 [self.singleton, command, "--help"], capture_output=True).returncode == 0
@@ -216,7 +221,7 @@ class Experiment:
 
     @staticmethod
     def block_device(path):
-        """major:minor of the whole disk under `path` (blkio throttles whole devices)."""
+        """major:minor of the whole disk under `path` (blkio/io.max throttle whole devices)."""
         st = os.stat(path)
         major, minor = os.major(st.st_dev), os.minor(st.st_dev)
         sys_dev = os.path.realpath(f"/sys/dev/block/{major}:{minor}")
