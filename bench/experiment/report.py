@@ -2,10 +2,12 @@
 
 write() takes the job rows an experiment collected (or that load() read back from a results
 folder, for --report-only: the ratios are recomputed from the raw byte columns) and writes
-everything in the results folder (plots with gnuplot).
+everything in the results folder. Plots need gnuplot; without it they are skipped with a note
+in README.md and on stderr, and the rest of the report is written all the same.
 """
 import csv
 import os
+import shutil
 import subprocess
 import sys
 
@@ -116,6 +118,7 @@ def write(exp):
     write_csv(os.path.join(exp.out, "results.csv"), rows)
     exp.table = table(rows)
     a = exp.args
+    gnuplot = shutil.which("gnuplot")
     notes = [
         f"# fio experiment {exp.stamp}", "",
         f"Command: `{exp.command}`" + (" (table rebuilt from results.csv by `--report-only`)"
@@ -143,9 +146,15 @@ def write(exp):
         notes.append(f"- mode {m} ({v}): not run: {why}")
     notes += ["", "Files: results.csv (all columns), runs/<variant>-<mode>/ (fio JSON per guest "
               "and job, timeseries.csv, scrub.jsonl, guest consoles), *.png (plots)."]
+    if not gnuplot:
+        notes.append("Plots skipped: gnuplot is not installed (`--report-only` draws them "
+                     "once it is).")
     with open(os.path.join(exp.out, "README.md"), "w") as f:
         f.write("\n".join(notes) + "\n")
-    plots(exp)
+    if gnuplot:
+        plots(exp)
+    else:
+        print("fio-experiment: gnuplot not installed: plots skipped", file=sys.stderr)
 
 
 def plots(exp):
