@@ -15,6 +15,7 @@
   report.py     results.csv, README.md with the table, gnuplot plots; --report-only's reader
   common.py     paths and constants
 Files the guests and gnuplot use: guest-script.sh, barrier, jobs/*.fio, plots.gp.
-Adding a mode: a row of modes.MODES (and a helper class if it runs something new).
+Tests (ctest -L unit, bench/experiment.cmake): tests/, with a stored results folder in
+testdata/. Adding a mode: a row of modes.MODES (and a helper class if it runs something new).
 Standard library only (Debian's python3).
 """
