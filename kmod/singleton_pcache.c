@@ -26,7 +26,6 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 #include <linux/uaccess.h>
 #include <linux/version.h>
 #include <linux/xxhash.h>
@@ -211,11 +210,10 @@ static long sg_ioc_version(unsigned long uarg)
 	v.abi_minor = SG_PCACHE_ABI_MINOR;
 	v.page_size = PAGE_SIZE;
 	v.features = SG_PCACHE_FEAT_FILE_PAGES | SG_PCACHE_FEAT_XXH64 |
-		     SG_PCACHE_FEAT_EVICT | SG_PCACHE_FEAT_LIST_INODES |
-		     SG_PCACHE_FEAT_FOLIO_ORDER;
+		     SG_PCACHE_FEAT_EVICT | SG_PCACHE_FEAT_FOLIO_ORDER;
 	v.max_page_entries = SG_PCACHE_MAX_PAGE_ENTRIES;
 	v.max_evict_ranges = SG_PCACHE_MAX_EVICT_RANGES;
-	v.max_inode_entries = SG_PCACHE_MAX_INODE_ENTRIES;
+	v.reserved0 = 0;
 	v.reserved = 0;
 	return sg_copy_args_out(uarg, &v, sizeof(v), usize);
 }
@@ -488,175 +486,12 @@ out_fput:
 	return err;
 }
 
-/* A max-heap on ino keeps the max_entries smallest inode numbers seen. */
-struct sg_inode_heap {
-	struct sg_pcache_inode *e;
-	u32 nr;
-	u32 cap;
-};
-
-static void sg_heap_sift_down(struct sg_inode_heap *h, u32 i)
-{
-	for (;;) {
-		u32 l = 2 * i + 1, r = l + 1, big = i;
-
-		if (l < h->nr && h->e[l].ino > h->e[big].ino)
-			big = l;
-		if (r < h->nr && h->e[r].ino > h->e[big].ino)
-			big = r;
-		if (big == i)
-			return;
-		swap(h->e[i], h->e[big]);
-		i = big;
-	}
-}
-
-static void sg_heap_offer(struct sg_inode_heap *h, u64 ino, u64 nr_pages,
-			  u64 size)
-{
-	struct sg_pcache_inode e = { .ino = ino, .nr_pages = nr_pages,
-				     .size = size };
-	u32 i;
-
-	if (h->nr < h->cap) {
-		i = h->nr++;
-		h->e[i] = e;
-		while (i && h->e[(i - 1) / 2].ino < h->e[i].ino) {
-			swap(h->e[i], h->e[(i - 1) / 2]);
-			i = (i - 1) / 2;
-		}
-		return;
-	}
-	if (ino >= h->e[0].ino)
-		return;
-	h->e[0] = e;
-	sg_heap_sift_down(h, 0);
-}
-
-static int sg_inode_cmp(const void *a, const void *b)
-{
-	const struct sg_pcache_inode *x = a, *y = b;
-
-	if (x->ino != y->ino)
-		return x->ino < y->ino ? -1 : 1;
-	return 0;
-}
-
-/*
- * Walk sb's inodes like drop_pagecache_sb(): under s_inode_list_lock, skip
- * inodes being created or freed; to reschedule, pin the current inode with a
- * reference so the walk can go on from it, and drop the previous pin only
- * with the list lock released (iput() may evict and take that lock).
- */
-static int sg_walk_inodes(struct super_block *sb, u64 cursor,
-			  struct sg_inode_heap *h, u64 *total, u64 *greater)
-{
-	struct inode *inode, *toput = NULL;
-	int err = 0;
-
-	spin_lock(&sb->s_inode_list_lock);
-	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
-		unsigned long nrpages;
-		bool skip;
-
-		spin_lock(&inode->i_lock);
-		skip = inode->i_state & (I_FREEING | I_WILL_FREE | I_NEW);
-		if (!skip) {
-			nrpages = READ_ONCE(inode->i_mapping->nrpages);
-			if (nrpages) {
-				(*total)++;
-				if (inode->i_ino > cursor) {
-					(*greater)++;
-					sg_heap_offer(h, inode->i_ino, nrpages,
-						      i_size_read(inode));
-				}
-			}
-		}
-		spin_unlock(&inode->i_lock);
-		if (skip || !need_resched())
-			continue;
-		/* Safe: the list lock keeps the inode from being freed. */
-		if (!igrab(inode))
-			continue;
-		spin_unlock(&sb->s_inode_list_lock);
-		iput(toput);
-		toput = inode;
-		cond_resched();
-		if (fatal_signal_pending(current)) {
-			err = -EINTR;
-			goto out_unlocked;
-		}
-		spin_lock(&sb->s_inode_list_lock);
-	}
-	spin_unlock(&sb->s_inode_list_lock);
-out_unlocked:
-	iput(toput);
-	return err;
-}
-
-static long sg_ioc_list_inodes(unsigned long uarg)
-{
-	struct sg_pcache_list_inodes a;
-	struct sg_inode_heap heap = { 0 };
-	struct file *file;
-	struct inode *inode;
-	u64 total = 0, greater = 0;
-	u32 usize;
-	long err;
-
-	err = sg_copy_args_in(&a, sizeof(a), uarg, &usize);
-	if (err)
-		return err;
-	if (a.reserved)
-		return -EINVAL;
-	if (!a.max_entries || a.max_entries > SG_PCACHE_MAX_INODE_ENTRIES)
-		return -EINVAL;
-	err = sg_check_user_array(a.entries, a.max_entries,
-				  sizeof(struct sg_pcache_inode));
-	if (err)
-		return err;
-	if (a.fd < 0)
-		return -EBADF;
-	file = fget(a.fd);
-	if (!file)
-		return -EBADF;
-	inode = file_inode(file);
-	err = -EINVAL;
-	if (!S_ISREG(inode->i_mode) && !S_ISDIR(inode->i_mode))
-		goto out_fput;
-
-	heap.cap = a.max_entries;
-	heap.e = kvmalloc_array(heap.cap, sizeof(*heap.e), GFP_KERNEL);
-	err = -ENOMEM;
-	if (!heap.e)
-		goto out_fput;
-	err = sg_walk_inodes(inode->i_sb, a.cursor, &heap, &total, &greater);
-	if (err)
-		goto out_free;
-	sort(heap.e, heap.nr, sizeof(*heap.e), sg_inode_cmp, NULL);
-	err = -EFAULT;
-	if (heap.nr && copy_to_user((void __user *)(unsigned long)a.entries,
-				    heap.e, heap.nr * sizeof(*heap.e)))
-		goto out_free;
-	a.nr_entries = heap.nr;
-	a.total_inodes = total;
-	a.status = greater <= heap.cap ? SG_PCACHE_STATUS_DONE : 0;
-	if (heap.nr)
-		a.cursor = heap.e[heap.nr - 1].ino;
-	err = sg_copy_args_out(uarg, &a, sizeof(a), usize);
-
-out_free:
-	kvfree(heap.e);
-out_fput:
-	fput(file);
-	return err;
-}
-
 /*
  * An ioctl is its magic, number and direction: the size bits of the number
  * follow whatever struct the caller was compiled with and are ignored (the
  * struct's own size field is checked instead), so a grown struct still
- * reaches its handler.
+ * reaches its handler. Number 4 (LIST_INODES, retired in ABI 2.0) is no
+ * ioctl: -ENOTTY like any other unknown number.
  */
 static long sg_pcache_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
@@ -674,8 +509,6 @@ static long sg_pcache_ioctl(struct file *file, unsigned int cmd,
 		return sg_ioc_file_pages(arg);
 	case _IOC_NR(SG_PCACHE_IOC_EVICT):
 		return sg_ioc_evict(arg);
-	case _IOC_NR(SG_PCACHE_IOC_LIST_INODES):
-		return sg_ioc_list_inodes(arg);
 	default:
 		return -ENOTTY;
 	}

@@ -69,10 +69,7 @@ step evict-tmpfs $T evict /mnt/tmp tmpfs shmem
 step evict-tmpfs-huge $T evict /mnt/huge tmpfs-huge shmem
 step halffolio-xfs $T halffolio /mnt/xfs xfs
 step halffolio-tmpfs-huge $T halffolio /mnt/huge tmpfs-huge shmem
-step listinodes-ext4 $T listinodes /mnt/ext4 ext4
-step listinodes-xfs $T listinodes /mnt/xfs xfs
-step listinodes-tmpfs $T listinodes /mnt/tmp tmpfs
-step listinodes-tmpfs-huge $T listinodes /mnt/huge tmpfs-huge
+step retired $T retired /mnt/ext4
 step badinput $T badinput /mnt/ext4
 step abi $T abi /mnt/ext4
 step fuzz $T fuzz ${SG_FUZZ_IOCTLS:-100000} /mnt/ext4 /mnt/xfs /mnt/tmp /mnt/huge

@@ -179,16 +179,14 @@ static void abi_edge(const struct abi_case *c)
 void test_abi(const char *dir)
 {
 	static struct sg_pcache_page ents[64], ref_ents[64];
-	static struct sg_pcache_inode inos[64], ref_inos[64];
 	struct sg_pcache_version v = { .size = sizeof(v) }, rv;
 	struct sg_pcache_file_pages fp, rfp;
 	struct sg_pcache_evict ev, rev;
-	struct sg_pcache_list_inodes li, rli;
 	struct sg_pcache_range range;
 	unsigned char buf[32 * PG];
 	volatile unsigned char *map;
 	struct tfile f;
-	int dfd, err;
+	int err;
 
 	g_test = "abi";
 	open_dev();
@@ -202,9 +200,6 @@ void test_abi(const char *dir)
 		die("mmap");
 	for (int i = 0; i < 32; i++)
 		(void)map[i * PG];
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		die(dir);
 
 	memset(&fp, 0, sizeof(fp));
 	fp.size = sizeof(fp);
@@ -218,11 +213,6 @@ void test_abi(const char *dir)
 	ev.fd = f.fd;
 	ev.nr_ranges = 1;
 	ev.ranges = (uintptr_t)&range;
-	memset(&li, 0, sizeof(li));
-	li.size = sizeof(li);
-	li.fd = dfd;
-	li.max_entries = 64;
-	li.entries = (uintptr_t)inos;
 
 	/* A v1 binary: the numbers and sizes of this header. */
 	rv = v;
@@ -236,12 +226,8 @@ void test_abi(const char *dir)
 	print_evict("abi: v1 evict", &rev);
 	CHECK(rev.skipped_mapped >= 32 && rev.evicted_pages == 0,
 	      "v1 evict: the mapped pages were not all kept");
-	rli = li;
-	expect("v1 list inodes", ioc(SG_PCACHE_IOC_LIST_INODES, &rli), 0);
-	memcpy(ref_inos, inos, sizeof(inos));
-	CHECK(rli.nr_entries > 0, "v1 list inodes: nothing");
-	printf("abi: v1 calls: abi %u.%u, %u pages, %u inodes\n", rv.abi_major,
-	       rv.abi_minor, rfp.nr_entries, rli.nr_entries);
+	printf("abi: v1 calls: abi %u.%u, %u pages\n", rv.abi_major,
+	       rv.abi_minor, rfp.nr_entries);
 
 	{
 		const struct abi_case cases[] = {
@@ -249,19 +235,17 @@ void test_abi(const char *dir)
 			{ "file pages", SG_PCACHE_IOC_FILE_PAGES, &fp, sizeof(fp),
 			  ents, sizeof(ents) },
 			{ "evict", SG_PCACHE_IOC_EVICT, &ev, sizeof(ev), NULL, 0 },
-			{ "list inodes", SG_PCACHE_IOC_LIST_INODES, &li, sizeof(li),
-			  inos, sizeof(inos) },
 		};
-		const void *refs[] = { &rv, &rfp, &rev, &rli };
-		const void *ref_entries[] = { NULL, ref_ents, NULL, ref_inos };
+		const void *refs[] = { &rv, &rfp, &rev };
+		const void *ref_entries[] = { NULL, ref_ents, NULL };
 
-		for (int i = 0; i < 4; i++) {
+		for (int i = 0; i < 3; i++) {
 			abi_grown(&cases[i], refs[i], ref_entries[i]);
 			abi_edge(&cases[i]);
 		}
 	}
 
-	/* Not one of the four: magic, number and direction decide. */
+	/* Not one of the three: magic, number and direction decide. */
 	expect("version as _IOR", ioc(_IOR(SG_PCACHE_IOC_MAGIC, 1,
 					   struct sg_pcache_version), &v), -ENOTTY);
 	expect("version as _IOW", ioc(_IOW(SG_PCACHE_IOC_MAGIC, 1,
@@ -272,6 +256,9 @@ void test_abi(const char *dir)
 	       -ENOTTY);
 	expect("number 0", ioc(_IOWR(SG_PCACHE_IOC_MAGIC, 0,
 				     struct sg_pcache_version), &v), -ENOTTY);
+	expect("number 4 (retired)",
+	       ioc(_IOWR(SG_PCACHE_IOC_MAGIC, SG_PCACHE_RETIRED_IOC_NR_LIST_INODES,
+			 struct sg_pcache_version), &v), -ENOTTY);
 	expect("number 5", ioc(_IOWR(SG_PCACHE_IOC_MAGIC, 5,
 				     struct sg_pcache_version), &v), -ENOTTY);
 	expect("number 255", ioc(_IOWR(SG_PCACHE_IOC_MAGIC, 255,
@@ -280,7 +267,6 @@ void test_abi(const char *dir)
 					struct sg_pcache_version), &v), -ENOTTY);
 	expect("magic 0", ioc(_IOWR(0, 1, struct sg_pcache_version), &v), -ENOTTY);
 
-	close(dfd);
 	munmap((void *)map, 32 * PG);
 	tfile_close(&f);
 }

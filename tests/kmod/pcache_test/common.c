@@ -261,18 +261,6 @@ void flush_lru_batches(const char *dir)
 	tfile_close(&t);
 }
 
-int list_page(int fd, uint64_t cursor, uint32_t max,
-	      struct sg_pcache_inode *out, struct sg_pcache_list_inodes *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->size = sizeof(*a);
-	a->fd = fd;
-	a->max_entries = max;
-	a->cursor = cursor;
-	a->entries = (uintptr_t)out;
-	return ioc(SG_PCACHE_IOC_LIST_INODES, a);
-}
-
 void expect(const char *what, int got, int want)
 {
 	if (got != want)

@@ -61,8 +61,6 @@ int evict(int fd, const struct sg_pcache_range *r, uint32_t nr,
 	  struct sg_pcache_evict *a);
 uint64_t skipped(const struct sg_pcache_evict *a);
 void print_evict(const char *what, const struct sg_pcache_evict *a);
-int list_page(int fd, uint64_t cursor, uint32_t max,
-	      struct sg_pcache_inode *out, struct sg_pcache_list_inodes *a);
 
 /* --- test files and the page cache ---------------------------------------- */
 
@@ -91,7 +89,7 @@ void test_compare(const char *dir, const char *label, const char *mode);
 void test_evict(const char *dir, const char *label, bool shmem);
 void test_blockdev(const char *dev);
 void test_halffolio(const char *dir, const char *label, bool shmem);
-void test_listinodes(const char *dir, const char *label);
+void test_retired(const char *dir);
 void test_badinput(const char *dir);
 void test_abi(const char *dir);
 void test_fuzz(long iterations, char **dirs, int ndirs);

@@ -108,12 +108,16 @@ static unsigned int fuzz_ioc_size(uint32_t real, uint32_t field)
 
 void test_fuzz(long iterations, char **dirs, int ndirs)
 {
+	/* The retired number as 1.x userspace called it (48-byte struct). */
 	static const unsigned long cmds[] = {
 		SG_PCACHE_IOC_VERSION, SG_PCACHE_IOC_FILE_PAGES,
-		SG_PCACHE_IOC_EVICT, SG_PCACHE_IOC_LIST_INODES,
+		SG_PCACHE_IOC_EVICT,
+		_IOC(_IOC_READ | _IOC_WRITE, SG_PCACHE_IOC_MAGIC,
+		     SG_PCACHE_RETIRED_IOC_NR_LIST_INODES, 48),
 	};
 	uint64_t arg_mem[512 + 8];
 	long by_errno[160] = { 0 }, resized_calls = 0, resized_ok = 0;
+	long retired_calls = 0, retired_answered = 0;
 	struct fuzz_env env = { 0 };
 	struct tfile files[8];
 	int nfiles = 0, pfd[2], sv[2];
@@ -214,16 +218,6 @@ void test_fuzz(long iterations, char **dirs, int ndirs)
 				rg[i].start = rnd() % 4 ? rnd() % 800 : rnd();
 				rg[i].nr_pages = rnd() % 4 ? rnd() % 600 : rnd();
 			}
-		} else if (cmd == SG_PCACHE_IOC_LIST_INODES) {
-			struct sg_pcache_list_inodes *a = (void *)raw;
-
-			real = sizeof(*a);
-			a->size = fuzz_size(sizeof(*a));
-			a->fd = fuzz_fd(&env);
-			a->max_entries = fuzz_count(SG_PCACHE_MAX_INODE_ENTRIES);
-			a->reserved = rnd() % 8 ? 0 : rnd();
-			a->cursor = rnd() % 2 ? 0 : rnd();
-			a->entries = fuzz_ptr(&env, a->max_entries * 24);
 		}
 		if (real) {
 			uint32_t field = *(uint32_t *)raw;
@@ -269,6 +263,12 @@ void test_fuzz(long iterations, char **dirs, int ndirs)
 			resized_calls++;
 			resized_ok += !r;
 		}
+		/* Whatever the argument: the retired number is not an ioctl. */
+		if (_IOC_TYPE(cmd) == SG_PCACHE_IOC_MAGIC &&
+		    _IOC_NR(cmd) == SG_PCACHE_RETIRED_IOC_NR_LIST_INODES) {
+			retired_calls++;
+			retired_answered += r != -ENOTTY;
+		}
 	}
 	printf("fuzz: results by errno:");
 	for (int i = 0; i < 160; i++)
@@ -281,6 +281,12 @@ void test_fuzz(long iterations, char **dirs, int ndirs)
 	       resized_calls, resized_ok);
 	CHECK(iterations < 1000 || resized_ok > 0,
 	      "no ioctl whose number has other size bits succeeded");
+	printf("fuzz: %ld ioctls with the retired number %d\n", retired_calls,
+	       SG_PCACHE_RETIRED_IOC_NR_LIST_INODES);
+	CHECK(!retired_answered, "%ld of them answered other than ENOTTY",
+	      retired_answered);
+	CHECK(iterations < 1000 || retired_calls > 0,
+	      "the retired number was never called");
 	for (int i = 0; i < nfiles; i++)
 		tfile_close(&files[i]);
 }

@@ -9,7 +9,7 @@
  *   sg_pcache_test compare DIR LABEL [large|huge]   module vs mincore + XXH64
  *   sg_pcache_test evict DIR LABEL [shmem]
  *   sg_pcache_test halffolio DIR LABEL [shmem]
- *   sg_pcache_test listinodes DIR LABEL
+ *   sg_pcache_test retired DIR                   LIST_INODES is gone for good
  *   sg_pcache_test badinput DIR
  *   sg_pcache_test abi DIR                       grown structs, ioctl size bits
  *   sg_pcache_test fuzz N DIR...
@@ -39,9 +39,8 @@ int main(int argc, char **argv)
 		open_dev();
 		test_halffolio(argv[2], argv[3],
 			       argc > 4 && !strcmp(argv[4], "shmem"));
-	} else if (!strcmp(cmd, "listinodes") && argc >= 4) {
-		open_dev();
-		test_listinodes(argv[2], argv[3]);
+	} else if (!strcmp(cmd, "retired") && argc >= 3) {
+		test_retired(argv[2]);
 	} else if (!strcmp(cmd, "badinput") && argc >= 3) {
 		test_badinput(argv[2]);
 	} else if (!strcmp(cmd, "abi") && argc >= 3) {

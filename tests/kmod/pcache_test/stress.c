@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* sg_pcache_test stress: concurrent truncate/write/query/evict/list/mmap. */
+/* sg_pcache_test stress: concurrent truncate/write/query/evict/read/mmap. */
 #include "common.h"
 
 #include <pthread.h>
@@ -71,12 +71,9 @@ static void *stress_thread(void *p)
 				err = 0;
 			break;
 		}
-		case 4: { /* list + read + map */
-			struct sg_pcache_inode ino[64];
-			struct sg_pcache_list_inodes l;
+		case 4: { /* read + map */
 			void *m;
 
-			err = list_page(fd, 0, 64, ino, &l);
 			if (pread(fd, buf, sizeof(buf), (r >> 8) % (4 * 1024 * 1024)) < 0)
 				c->errors++;
 			m = mmap(NULL, 16 * PG, PROT_READ, MAP_SHARED, fd,
@@ -105,7 +102,7 @@ static void *stress_thread(void *p)
 void test_stress(int seconds, char **dirs, int ndirs)
 {
 	static const char *kinds[] = { "truncate", "write", "query", "evict",
-				       "list/read/map" };
+				       "read/map" };
 	struct stress_ctx ctx[8][2][5];
 	pthread_t th[8][2][5];
 	struct tfile files[8][2];
