@@ -25,6 +25,7 @@
 #include <linux/pagevec.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/version.h>
@@ -90,15 +91,17 @@ static int sg_check_user_array(u64 uptr, u64 count, size_t elem)
 	return 0;
 }
 
+/*
+ * Pages that are the only copy of their data, never evicted (skipped_shmem).
+ * shmem_mapping() is tmpfs (huge= too), memfd and SysV shm: inline against
+ * the exported shmem_aops on 6.1, EXPORT_SYMBOL_GPL on 6.12. ramfs is not
+ * shmem (its own aops, not exported), but ramfs_get_inode() marks every
+ * ramfs mapping unevictable, as SHM_LOCK does to shmem: mapping_unevictable()
+ * keeps ramfs refused (tests/kmod: evict-ramfs) without a superblock magic.
+ */
 static bool sg_mapping_is_shmem(struct address_space *mapping)
 {
-	struct inode *host = mapping->host;
-
-	/* tmpfs, memfd and SysV shm all use shmem's superblock magic. */
-	if (host->i_sb->s_magic == TMPFS_MAGIC ||
-	    host->i_sb->s_magic == RAMFS_MAGIC)
-		return true;
-	return mapping_unevictable(mapping);
+	return shmem_mapping(mapping) || mapping_unevictable(mapping);
 }
 
 /* guest_memfd of confidential VMs (6.11+): its folios must not be touched. */
@@ -147,6 +150,11 @@ static struct file *sg_get_cache_file(int fd, bool need_read)
 		goto out_put;
 	if (!file->f_mapping || !file->f_mapping->host)
 		goto out_put;
+	/*
+	 * By superblock magic: is_file_hugepages() needs
+	 * hugetlbfs_file_operations and secretmem_mapping() (6.12 only)
+	 * secretmem_aops, neither exported to modules.
+	 */
 	err = -EOPNOTSUPP;
 	if (IS_DAX(file->f_mapping->host) ||
 	    file->f_mapping->host->i_sb->s_magic == HUGETLBFS_MAGIC)

@@ -49,11 +49,12 @@ step load load_module
 step device $T device
 
 mounts() {
-	mkdir -p /mnt/ext4 /mnt/xfs /mnt/tmp /mnt/huge
+	mkdir -p /mnt/ext4 /mnt/xfs /mnt/tmp /mnt/huge /mnt/ram
 	mount -t ext4 /dev/sg/ext4 /mnt/ext4 || return 1
 	mount -t xfs /dev/sg/xfs /mnt/xfs || return 1
 	mount -t tmpfs -o size=256m tmpfs /mnt/tmp || return 1
 	mount -t tmpfs -o size=256m,huge=always tmpfs /mnt/huge || return 1
+	mount -t ramfs ramfs /mnt/ram || return 1
 	grep -E ' /mnt/' /proc/mounts
 }
 step mount mounts
@@ -67,6 +68,7 @@ step evict-ext4 $T evict /mnt/ext4 ext4
 step evict-xfs $T evict /mnt/xfs xfs
 step evict-tmpfs $T evict /mnt/tmp tmpfs shmem
 step evict-tmpfs-huge $T evict /mnt/huge tmpfs-huge shmem
+step evict-ramfs $T evict /mnt/ram ramfs shmem
 step halffolio-xfs $T halffolio /mnt/xfs xfs
 step halffolio-tmpfs-huge $T halffolio /mnt/huge tmpfs-huge shmem
 step retired $T retired /mnt/ext4
@@ -113,7 +115,7 @@ else
 fi
 
 unload() {
-	umount /mnt/ext4 /mnt/xfs /mnt/tmp /mnt/huge
+	umount /mnt/ext4 /mnt/xfs /mnt/tmp /mnt/huge /mnt/ram
 	rmmod singleton_pcache || return 1
 	grep -q '^singleton_pcache ' /proc/modules && { echo "still loaded"; return 1; }
 	[ -e /dev/singleton_pcache ] && { echo "device still there"; return 1; }
