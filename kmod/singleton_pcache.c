@@ -33,6 +33,12 @@
 
 #include "include/uapi/singleton_pcache.h"
 
+/* The release version, from kmod/VERSION through Kbuild (not the ABI's). */
+#ifndef SG_PCACHE_VERSION
+#error "SG_PCACHE_VERSION comes from kmod/VERSION: build through kmod/Kbuild"
+#endif
+static_assert(sizeof(SG_PCACHE_VERSION) > 1, "kmod/VERSION is empty or missing");
+
 /* Entries staged in the kernel before one copy_to_user(). */
 #define SG_STAGE_ENTRIES 256
 
@@ -555,4 +561,4 @@ module_exit(sg_pcache_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("singleton: side-effect-free page-cache view and eviction");
-MODULE_VERSION("1.0");
+MODULE_VERSION(SG_PCACHE_VERSION);

@@ -44,6 +44,10 @@ load_module() {
 	while [ ! -c /dev/singleton_pcache ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 	[ -c /dev/singleton_pcache ] || { echo "no /dev/singleton_pcache"; return 1; }
 	ls -l /dev/singleton_pcache
+	# The release version of kmod/VERSION (run-guest-tests passes it), not the ABI's.
+	v=$(cat /sys/module/singleton_pcache/version) || return 1
+	echo "module version $v"
+	[ "$v" = "$SG_VERSION" ] || { echo "module version '$v', kmod/VERSION '$SG_VERSION'"; return 1; }
 }
 step load load_module
 step device $T device

@@ -29,6 +29,7 @@ foreach(line 6.1 6.12)
   set_tests_properties(kmod_guest_${line} PROPERTIES LABELS kmod TIMEOUT 900)
 endforeach()
 
-# kmod/dkms.conf builds the module for each installed kernel line (private DKMS tree).
-add_test(NAME kmod_dkms_build COMMAND ${CMAKE_CURRENT_LIST_DIR}/dkms-check)
+# The DKMS package's sources (cmake --install --component dkms) build the module for each
+# installed kernel line (private DKMS tree), all with the one version of kmod/VERSION.
+add_test(NAME kmod_dkms_build COMMAND ${CMAKE_CURRENT_LIST_DIR}/dkms-check ${CMAKE_BINARY_DIR})
 set_tests_properties(kmod_dkms_build PROPERTIES LABELS kmod TIMEOUT 300)

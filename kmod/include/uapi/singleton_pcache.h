@@ -42,7 +42,8 @@
 
 /*
  * Userspace accepts the module when the major matches and minor >= its own
- * (bump rules: kmod/ABI.md). 2.0 retired LIST_INODES.
+ * (bump rules: kmod/ABI.md). 2.0 retired LIST_INODES. This is the ABI's
+ * version, not the release's (kmod/VERSION, modinfo, the packages).
  */
 #define SG_PCACHE_ABI_MAJOR 2
 #define SG_PCACHE_ABI_MINOR 0
