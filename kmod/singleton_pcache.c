@@ -25,13 +25,19 @@
 #include <linux/pagevec.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 #include <linux/uaccess.h>
 #include <linux/version.h>
 #include <linux/xxhash.h>
 
 #include "include/uapi/singleton_pcache.h"
+
+/* The release version, from kmod/VERSION through Kbuild (not the ABI's). */
+#ifndef SG_PCACHE_VERSION
+#error "SG_PCACHE_VERSION comes from kmod/VERSION: build through kmod/Kbuild"
+#endif
+static_assert(sizeof(SG_PCACHE_VERSION) > 1, "kmod/VERSION is empty or missing");
 
 /* Entries staged in the kernel before one copy_to_user(). */
 #define SG_STAGE_ENTRIES 256
@@ -91,15 +97,17 @@ static int sg_check_user_array(u64 uptr, u64 count, size_t elem)
 	return 0;
 }
 
+/*
+ * Pages that are the only copy of their data, never evicted (skipped_shmem).
+ * shmem_mapping() is tmpfs (huge= too), memfd and SysV shm: inline against
+ * the exported shmem_aops on 6.1, EXPORT_SYMBOL_GPL on 6.12. ramfs is not
+ * shmem (its own aops, not exported), but ramfs_get_inode() marks every
+ * ramfs mapping unevictable, as SHM_LOCK does to shmem: mapping_unevictable()
+ * keeps ramfs refused (tests/kmod: evict-ramfs) without a superblock magic.
+ */
 static bool sg_mapping_is_shmem(struct address_space *mapping)
 {
-	struct inode *host = mapping->host;
-
-	/* tmpfs, memfd and SysV shm all use shmem's superblock magic. */
-	if (host->i_sb->s_magic == TMPFS_MAGIC ||
-	    host->i_sb->s_magic == RAMFS_MAGIC)
-		return true;
-	return mapping_unevictable(mapping);
+	return shmem_mapping(mapping) || mapping_unevictable(mapping);
 }
 
 /* guest_memfd of confidential VMs (6.11+): its folios must not be touched. */
@@ -148,6 +156,11 @@ static struct file *sg_get_cache_file(int fd, bool need_read)
 		goto out_put;
 	if (!file->f_mapping || !file->f_mapping->host)
 		goto out_put;
+	/*
+	 * By superblock magic: is_file_hugepages() needs
+	 * hugetlbfs_file_operations and secretmem_mapping() (6.12 only)
+	 * secretmem_aops, neither exported to modules.
+	 */
 	err = -EOPNOTSUPP;
 	if (IS_DAX(file->f_mapping->host) ||
 	    file->f_mapping->host->i_sb->s_magic == HUGETLBFS_MAGIC)
@@ -211,11 +224,10 @@ static long sg_ioc_version(unsigned long uarg)
 	v.abi_minor = SG_PCACHE_ABI_MINOR;
 	v.page_size = PAGE_SIZE;
 	v.features = SG_PCACHE_FEAT_FILE_PAGES | SG_PCACHE_FEAT_XXH64 |
-		     SG_PCACHE_FEAT_EVICT | SG_PCACHE_FEAT_LIST_INODES |
-		     SG_PCACHE_FEAT_FOLIO_ORDER;
+		     SG_PCACHE_FEAT_EVICT | SG_PCACHE_FEAT_FOLIO_ORDER;
 	v.max_page_entries = SG_PCACHE_MAX_PAGE_ENTRIES;
 	v.max_evict_ranges = SG_PCACHE_MAX_EVICT_RANGES;
-	v.max_inode_entries = SG_PCACHE_MAX_INODE_ENTRIES;
+	v.reserved0 = 0;
 	v.reserved = 0;
 	return sg_copy_args_out(uarg, &v, sizeof(v), usize);
 }
@@ -488,175 +500,12 @@ out_fput:
 	return err;
 }
 
-/* A max-heap on ino keeps the max_entries smallest inode numbers seen. */
-struct sg_inode_heap {
-	struct sg_pcache_inode *e;
-	u32 nr;
-	u32 cap;
-};
-
-static void sg_heap_sift_down(struct sg_inode_heap *h, u32 i)
-{
-	for (;;) {
-		u32 l = 2 * i + 1, r = l + 1, big = i;
-
-		if (l < h->nr && h->e[l].ino > h->e[big].ino)
-			big = l;
-		if (r < h->nr && h->e[r].ino > h->e[big].ino)
-			big = r;
-		if (big == i)
-			return;
-		swap(h->e[i], h->e[big]);
-		i = big;
-	}
-}
-
-static void sg_heap_offer(struct sg_inode_heap *h, u64 ino, u64 nr_pages,
-			  u64 size)
-{
-	struct sg_pcache_inode e = { .ino = ino, .nr_pages = nr_pages,
-				     .size = size };
-	u32 i;
-
-	if (h->nr < h->cap) {
-		i = h->nr++;
-		h->e[i] = e;
-		while (i && h->e[(i - 1) / 2].ino < h->e[i].ino) {
-			swap(h->e[i], h->e[(i - 1) / 2]);
-			i = (i - 1) / 2;
-		}
-		return;
-	}
-	if (ino >= h->e[0].ino)
-		return;
-	h->e[0] = e;
-	sg_heap_sift_down(h, 0);
-}
-
-static int sg_inode_cmp(const void *a, const void *b)
-{
-	const struct sg_pcache_inode *x = a, *y = b;
-
-	if (x->ino != y->ino)
-		return x->ino < y->ino ? -1 : 1;
-	return 0;
-}
-
-/*
- * Walk sb's inodes like drop_pagecache_sb(): under s_inode_list_lock, skip
- * inodes being created or freed; to reschedule, pin the current inode with a
- * reference so the walk can go on from it, and drop the previous pin only
- * with the list lock released (iput() may evict and take that lock).
- */
-static int sg_walk_inodes(struct super_block *sb, u64 cursor,
-			  struct sg_inode_heap *h, u64 *total, u64 *greater)
-{
-	struct inode *inode, *toput = NULL;
-	int err = 0;
-
-	spin_lock(&sb->s_inode_list_lock);
-	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
-		unsigned long nrpages;
-		bool skip;
-
-		spin_lock(&inode->i_lock);
-		skip = inode->i_state & (I_FREEING | I_WILL_FREE | I_NEW);
-		if (!skip) {
-			nrpages = READ_ONCE(inode->i_mapping->nrpages);
-			if (nrpages) {
-				(*total)++;
-				if (inode->i_ino > cursor) {
-					(*greater)++;
-					sg_heap_offer(h, inode->i_ino, nrpages,
-						      i_size_read(inode));
-				}
-			}
-		}
-		spin_unlock(&inode->i_lock);
-		if (skip || !need_resched())
-			continue;
-		/* Safe: the list lock keeps the inode from being freed. */
-		if (!igrab(inode))
-			continue;
-		spin_unlock(&sb->s_inode_list_lock);
-		iput(toput);
-		toput = inode;
-		cond_resched();
-		if (fatal_signal_pending(current)) {
-			err = -EINTR;
-			goto out_unlocked;
-		}
-		spin_lock(&sb->s_inode_list_lock);
-	}
-	spin_unlock(&sb->s_inode_list_lock);
-out_unlocked:
-	iput(toput);
-	return err;
-}
-
-static long sg_ioc_list_inodes(unsigned long uarg)
-{
-	struct sg_pcache_list_inodes a;
-	struct sg_inode_heap heap = { 0 };
-	struct file *file;
-	struct inode *inode;
-	u64 total = 0, greater = 0;
-	u32 usize;
-	long err;
-
-	err = sg_copy_args_in(&a, sizeof(a), uarg, &usize);
-	if (err)
-		return err;
-	if (a.reserved)
-		return -EINVAL;
-	if (!a.max_entries || a.max_entries > SG_PCACHE_MAX_INODE_ENTRIES)
-		return -EINVAL;
-	err = sg_check_user_array(a.entries, a.max_entries,
-				  sizeof(struct sg_pcache_inode));
-	if (err)
-		return err;
-	if (a.fd < 0)
-		return -EBADF;
-	file = fget(a.fd);
-	if (!file)
-		return -EBADF;
-	inode = file_inode(file);
-	err = -EINVAL;
-	if (!S_ISREG(inode->i_mode) && !S_ISDIR(inode->i_mode))
-		goto out_fput;
-
-	heap.cap = a.max_entries;
-	heap.e = kvmalloc_array(heap.cap, sizeof(*heap.e), GFP_KERNEL);
-	err = -ENOMEM;
-	if (!heap.e)
-		goto out_fput;
-	err = sg_walk_inodes(inode->i_sb, a.cursor, &heap, &total, &greater);
-	if (err)
-		goto out_free;
-	sort(heap.e, heap.nr, sizeof(*heap.e), sg_inode_cmp, NULL);
-	err = -EFAULT;
-	if (heap.nr && copy_to_user((void __user *)(unsigned long)a.entries,
-				    heap.e, heap.nr * sizeof(*heap.e)))
-		goto out_free;
-	a.nr_entries = heap.nr;
-	a.total_inodes = total;
-	a.status = greater <= heap.cap ? SG_PCACHE_STATUS_DONE : 0;
-	if (heap.nr)
-		a.cursor = heap.e[heap.nr - 1].ino;
-	err = sg_copy_args_out(uarg, &a, sizeof(a), usize);
-
-out_free:
-	kvfree(heap.e);
-out_fput:
-	fput(file);
-	return err;
-}
-
 /*
  * An ioctl is its magic, number and direction: the size bits of the number
  * follow whatever struct the caller was compiled with and are ignored (the
  * struct's own size field is checked instead), so a grown struct still
- * reaches its handler.
+ * reaches its handler. Number 4 (LIST_INODES, retired in ABI 2.0) is no
+ * ioctl: -ENOTTY like any other unknown number.
  */
 static long sg_pcache_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
@@ -674,8 +523,6 @@ static long sg_pcache_ioctl(struct file *file, unsigned int cmd,
 		return sg_ioc_file_pages(arg);
 	case _IOC_NR(SG_PCACHE_IOC_EVICT):
 		return sg_ioc_evict(arg);
-	case _IOC_NR(SG_PCACHE_IOC_LIST_INODES):
-		return sg_ioc_list_inodes(arg);
 	default:
 		return -ENOTTY;
 	}
@@ -714,4 +561,4 @@ module_exit(sg_pcache_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("singleton: side-effect-free page-cache view and eviction");
-MODULE_VERSION("1.0");
+MODULE_VERSION(SG_PCACHE_VERSION);

@@ -25,17 +25,18 @@ install(FILES ${singleton_dist_dir}/singleton.conf DESTINATION /etc COMPONENT to
 install(FILES ${singleton_dist_dir}/singleton.conf DESTINATION share/doc/singleton/examples
         COMPONENT tool)
 
-# The module's sources where DKMS expects them: /usr/src/<PACKAGE_NAME>-<PACKAGE_VERSION>, read
-# from kmod/dkms.conf so the two never disagree.
-file(STRINGS ${CMAKE_SOURCE_DIR}/kmod/dkms.conf singleton_dkms_name REGEX "^PACKAGE_NAME=")
-file(STRINGS ${CMAKE_SOURCE_DIR}/kmod/dkms.conf singleton_dkms_version REGEX "^PACKAGE_VERSION=")
+# The module's sources where DKMS expects them: /usr/src/<PACKAGE_NAME>-<version>, with the
+# release version (kmod/VERSION, i.e. PROJECT_VERSION) written into their dkms.conf.
+file(STRINGS ${CMAKE_SOURCE_DIR}/kmod/dkms.conf.in singleton_dkms_name REGEX "^PACKAGE_NAME=")
 string(REGEX REPLACE "^PACKAGE_NAME=\"?([^\"]*)\"?$" "\\1" singleton_dkms_name "${singleton_dkms_name}")
-string(REGEX REPLACE "^PACKAGE_VERSION=\"?([^\"]*)\"?$" "\\1" singleton_dkms_version
-                     "${singleton_dkms_version}")
+set(singleton_dkms_version ${PROJECT_VERSION})
+configure_file(${CMAKE_SOURCE_DIR}/kmod/dkms.conf.in ${CMAKE_BINARY_DIR}/dist/dkms/dkms.conf @ONLY)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/kmod/
         DESTINATION src/${singleton_dkms_name}-${singleton_dkms_version} COMPONENT dkms
         FILES_MATCHING PATTERN "*.c" PATTERN "*.h" PATTERN "Kbuild" PATTERN "Makefile"
-                       PATTERN "dkms.conf")
+                       PATTERN "VERSION")
+install(FILES ${CMAKE_BINARY_DIR}/dist/dkms/dkms.conf
+        DESTINATION src/${singleton_dkms_name}-${singleton_dkms_version} COMPONENT dkms)
 configure_file(${singleton_dist_dir}/dkms-postinst.in ${CMAKE_BINARY_DIR}/dist/dkms/postinst @ONLY)
 configure_file(${singleton_dist_dir}/dkms-prerm.in ${CMAKE_BINARY_DIR}/dist/dkms/prerm @ONLY)
 

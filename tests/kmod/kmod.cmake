@@ -6,7 +6,12 @@ if(NOT SG_XXHASH_STATIC)
   message(WARNING "libxxhash.a not found (libxxhash-dev): the kmod tests will fail")
   set(SG_XXHASH_STATIC xxhash)
 endif()
-add_executable(sg_pcache_test ${CMAKE_CURRENT_LIST_DIR}/pcache_test.c)
+# One file per mode (pcache_test/MODE.c), what the modes share (common.c), the dispatch (main.c).
+set(sg_pt ${CMAKE_CURRENT_LIST_DIR}/pcache_test)
+add_executable(sg_pcache_test ${sg_pt}/main.c ${sg_pt}/common.c
+  ${sg_pt}/device.c ${sg_pt}/compare.c ${sg_pt}/evict.c ${sg_pt}/blockdev.c ${sg_pt}/halffolio.c
+  ${sg_pt}/retired.c ${sg_pt}/badinput.c ${sg_pt}/abi.c ${sg_pt}/fuzz.c ${sg_pt}/dirtysafety.c
+  ${sg_pt}/stress.c)
 target_link_options(sg_pcache_test PRIVATE -static)
 target_link_libraries(sg_pcache_test PRIVATE ${SG_XXHASH_STATIC} Threads::Threads)
 
@@ -24,6 +29,7 @@ foreach(line 6.1 6.12)
   set_tests_properties(kmod_guest_${line} PROPERTIES LABELS kmod TIMEOUT 900)
 endforeach()
 
-# kmod/dkms.conf builds the module for each installed kernel line (private DKMS tree).
-add_test(NAME kmod_dkms_build COMMAND ${CMAKE_CURRENT_LIST_DIR}/dkms-check)
+# The DKMS package's sources (cmake --install --component dkms) build the module for each
+# installed kernel line (private DKMS tree), all with the one version of kmod/VERSION.
+add_test(NAME kmod_dkms_build COMMAND ${CMAKE_CURRENT_LIST_DIR}/dkms-check ${CMAKE_BINARY_DIR})
 set_tests_properties(kmod_dkms_build PROPERTIES LABELS kmod TIMEOUT 300)

@@ -40,21 +40,23 @@
 #define SG_PCACHE_DEVICE_NAME "singleton_pcache"
 #define SG_PCACHE_DEVICE_PATH "/dev/singleton_pcache"
 
-/* Userspace accepts the module when the major matches and minor >= its own. */
-#define SG_PCACHE_ABI_MAJOR 1
+/*
+ * Userspace accepts the module when the major matches and minor >= its own
+ * (bump rules: kmod/ABI.md). 2.0 retired LIST_INODES. This is the ABI's
+ * version, not the release's (kmod/VERSION, modinfo, the packages).
+ */
+#define SG_PCACHE_ABI_MAJOR 2
 #define SG_PCACHE_ABI_MINOR 0
 
 /* Feature bits returned by SG_PCACHE_IOC_VERSION. */
 #define SG_PCACHE_FEAT_FILE_PAGES	(1ULL << 0)
 #define SG_PCACHE_FEAT_XXH64		(1ULL << 1)
 #define SG_PCACHE_FEAT_EVICT		(1ULL << 2)
-#define SG_PCACHE_FEAT_LIST_INODES	(1ULL << 3)
 #define SG_PCACHE_FEAT_FOLIO_ORDER	(1ULL << 4)
 
 /* Upper bounds per call; larger counts are refused with -EINVAL. */
 #define SG_PCACHE_MAX_PAGE_ENTRIES	65536u
 #define SG_PCACHE_MAX_EVICT_RANGES	4096u
-#define SG_PCACHE_MAX_INODE_ENTRIES	16384u
 
 struct sg_pcache_version {
 	__u32 size;		/* in: sizeof(struct sg_pcache_version) */
@@ -64,7 +66,7 @@ struct sg_pcache_version {
 	__u64 features;		/* out: SG_PCACHE_FEAT_* */
 	__u32 max_page_entries;	/* out: SG_PCACHE_MAX_PAGE_ENTRIES */
 	__u32 max_evict_ranges;	/* out */
-	__u32 max_inode_entries; /* out */
+	__u32 reserved0;	/* out: 0 (max_inode_entries up to ABI 1.x) */
 	__u32 reserved;		/* out: 0 */
 };
 SG_PCACHE_STATIC_ASSERT(sizeof(struct sg_pcache_version) == 40,
@@ -157,36 +159,6 @@ struct sg_pcache_evict {
 SG_PCACHE_STATIC_ASSERT(sizeof(struct sg_pcache_evict) == 88,
 			"sg_pcache_evict is 88 bytes");
 
-/* One cached inode. */
-struct sg_pcache_inode {
-	__u64 ino;
-	__u64 nr_pages;		/* mapping->nrpages */
-	__u64 size;		/* i_size in bytes */
-};
-SG_PCACHE_STATIC_ASSERT(sizeof(struct sg_pcache_inode) == 24,
-			"sg_pcache_inode is 24 bytes");
-
-/*
- * List the inodes with cached pages of the filesystem holding fd (a regular
- * file or a directory, any open mode), in increasing inode number, starting
- * after cursor (0 for the first call). Each call walks the filesystem's inode
- * list once and returns the max_entries smallest inode numbers > cursor, so an
- * inode present for the whole listing is returned exactly once.
- */
-struct sg_pcache_list_inodes {
-	__u32 size;		/* in */
-	__s32 fd;		/* in */
-	__u32 max_entries;	/* in: 1..SG_PCACHE_MAX_INODE_ENTRIES */
-	__u32 nr_entries;	/* out */
-	__u64 cursor;		/* in: last ino returned (0 at first); out: resume */
-	__u64 entries;		/* in: user pointer to sg_pcache_inode[] */
-	__u32 status;		/* out: SG_PCACHE_STATUS_DONE when complete */
-	__u32 reserved;		/* in: 0 */
-	__u64 total_inodes;	/* out: inodes with cached pages seen this call */
-};
-SG_PCACHE_STATIC_ASSERT(sizeof(struct sg_pcache_list_inodes) == 48,
-			"sg_pcache_list_inodes is 48 bytes");
-
 #define SG_PCACHE_IOC_MAGIC 0xe7
 #define SG_PCACHE_IOC_VERSION \
 	_IOWR(SG_PCACHE_IOC_MAGIC, 1, struct sg_pcache_version)
@@ -194,7 +166,12 @@ SG_PCACHE_STATIC_ASSERT(sizeof(struct sg_pcache_list_inodes) == 48,
 	_IOWR(SG_PCACHE_IOC_MAGIC, 2, struct sg_pcache_file_pages)
 #define SG_PCACHE_IOC_EVICT \
 	_IOWR(SG_PCACHE_IOC_MAGIC, 3, struct sg_pcache_evict)
-#define SG_PCACHE_IOC_LIST_INODES \
-	_IOWR(SG_PCACHE_IOC_MAGIC, 4, struct sg_pcache_list_inodes)
+
+/*
+ * Retired in ABI 2.0 (kmod/ABI.md, "Retired"); never given to anything again.
+ * The module answers the number with -ENOTTY and never sets the bit.
+ */
+#define SG_PCACHE_RETIRED_IOC_NR_LIST_INODES	4
+#define SG_PCACHE_RETIRED_FEAT_LIST_INODES	(1ULL << 3)
 
 #endif /* SINGLETON_PCACHE_UAPI_H */

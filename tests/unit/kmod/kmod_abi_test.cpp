@@ -23,26 +23,34 @@ TEST(KmodAbi, SizeFieldComesFirstInEveryArgument) {
   EXPECT_EQ(offsetof(sg_pcache_version, size), 0u);
   EXPECT_EQ(offsetof(sg_pcache_file_pages, size), 0u);
   EXPECT_EQ(offsetof(sg_pcache_evict, size), 0u);
-  EXPECT_EQ(offsetof(sg_pcache_list_inodes, size), 0u);
 }
 
 TEST(KmodAbi, PointersAndWideFieldsAreEightByteAligned) {
   EXPECT_EQ(offsetof(sg_pcache_file_pages, start_index) % 8, 0u);
   EXPECT_EQ(offsetof(sg_pcache_file_pages, entries) % 8, 0u);
   EXPECT_EQ(offsetof(sg_pcache_evict, ranges) % 8, 0u);
-  EXPECT_EQ(offsetof(sg_pcache_list_inodes, entries) % 8, 0u);
-  EXPECT_EQ(offsetof(sg_pcache_list_inodes, cursor) % 8, 0u);
   EXPECT_EQ(alignof(sg_pcache_page), 8u);
 }
 
 TEST(KmodAbi, IoctlNumbersAreDistinctAndCarryTheV1Sizes) {
   const std::set<unsigned long> numbers = {SG_PCACHE_IOC_VERSION, SG_PCACHE_IOC_FILE_PAGES,
-                                           SG_PCACHE_IOC_EVICT, SG_PCACHE_IOC_LIST_INODES};
-  EXPECT_EQ(numbers.size(), 4u);
+                                           SG_PCACHE_IOC_EVICT};
+  EXPECT_EQ(numbers.size(), 3u);
   EXPECT_EQ(_IOC_SIZE(SG_PCACHE_IOC_VERSION), sizeof(sg_pcache_version));
   EXPECT_EQ(_IOC_SIZE(SG_PCACHE_IOC_FILE_PAGES), sizeof(sg_pcache_file_pages));
   EXPECT_EQ(_IOC_SIZE(SG_PCACHE_IOC_EVICT), sizeof(sg_pcache_evict));
-  EXPECT_EQ(_IOC_SIZE(SG_PCACHE_IOC_LIST_INODES), sizeof(sg_pcache_list_inodes));
+}
+
+// kmod/ABI.md, "Retired": a retired number or feature bit is never given to anything again.
+TEST(KmodAbi, RetiredNumbersAndFeatureBitsAreNotReused) {
+  for (unsigned long number : {SG_PCACHE_IOC_VERSION, SG_PCACHE_IOC_FILE_PAGES,
+                               SG_PCACHE_IOC_EVICT}) {
+    EXPECT_NE(_IOC_NR(number), static_cast<unsigned>(SG_PCACHE_RETIRED_IOC_NR_LIST_INODES));
+  }
+  for (uint64_t bit : {SG_PCACHE_FEAT_FILE_PAGES, SG_PCACHE_FEAT_XXH64, SG_PCACHE_FEAT_EVICT,
+                       SG_PCACHE_FEAT_FOLIO_ORDER}) {
+    EXPECT_EQ(bit & SG_PCACHE_RETIRED_FEAT_LIST_INODES, 0u);
+  }
 }
 
 TEST(KmodAbi, FolioOrderRoundTripsThroughTheFlags) {
