@@ -49,12 +49,9 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
   std::string prometheus_file;
   std::string regions = "mergeable";
   std::string audit_file;
-  options.add_options()("help,h", "this help")("json", "print the report as JSON")(
-      "vm", po::value(&selection.names)->composing(), "libvirt domain name (repeatable)")(
-      "pid", po::value(&selection.pids)->composing(), "QEMU process id (with --image; repeatable)")(
-      "image", po::value(&selection.images)->composing(),
-      "disk image of the --pid VM (repeatable)")("connect", po::value(&selection.connect_uri),
-                                                 "libvirt URI (default: libvirt's own)")(
+  options.add_options()("help,h", "this help")("json", "print the report as JSON");
+  add_vm_selection_options(options, selection);
+  options.add_options()(
       "backend", po::value(&backend)->default_value("auto"),
       "host cache view: auto|kmod|mincore (auto: kmod when loaded, else mincore)")(
       "shared-policy", po::value(&shared)->default_value("all"), "all|any: see below")(

@@ -13,15 +13,12 @@ namespace po = boost::program_options;
 
 int run_vms_cli(const std::vector<std::string>& args) {
   po::options_description options(
-      "Usage: singleton vms [--json] [--connect URI] [--pid PID --image PATH]...\n"
-      "Lists the VMs found (libvirt domains, QEMU processes), their RAM and disks.\nOptions");
-  std::string uri;
-  std::vector<std::string> pids;
-  std::vector<std::string> images;
-  options.add_options()("help,h", "this help")("json", "print JSON")(
-      "connect", po::value(&uri), "libvirt URI (default qemu:///system)")(
-      "pid", po::value(&pids)->composing(), "an explicit VM's process id (repeatable)")(
-      "image", po::value(&images)->composing(), "its disk image (repeatable)");
+      "Usage: singleton vms [--json] [--vm PATTERN]... [--connect URI] [--pid PID --image "
+      "PATH]...\nLists the VMs found (libvirt domains, QEMU processes), their RAM and "
+      "disks.\nOptions");
+  VmSelectionOptions selection;
+  options.add_options()("help,h", "this help")("json", "print JSON");
+  add_vm_selection_options(options, selection);
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(options).run(), vm);
@@ -35,15 +32,8 @@ int run_vms_cli(const std::vector<std::string>& args) {
   }
   VmsCommandOptions command;
   command.json = vm.count("json") != 0;
-  if (!uri.empty()) {
-    command.discovery.libvirt_uri = uri;
-    command.discovery.libvirt_uri_given = true;
-  }
-  if (!pids.empty() || !images.empty()) {
-    std::vector<pid_t> parsed;
-    for (const auto& text : pids) parsed.push_back(parse_pid(text));
-    command.discovery.explicit_vms = pair_explicit_args(parsed, images);
-  }
+  command.discovery = discovery_options(selection);
+  command.vm_patterns = selection.patterns;
   return run_vms_command(command, std::cout, std::cerr);
 }
 

@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "snapshot/base/error.hpp"
 #include "snapshot/discovery/held_disks.hpp"
+#include "scrubber/config/vm_selection_options.hpp"
 #include "scrubber/pagecache/host_cache_usage.hpp"
 
 namespace singleton {
@@ -122,8 +124,16 @@ void print_json(const std::vector<VmRow>& rows, std::ostream& out) {
 int run_vms_command(const VmsCommandOptions& options, std::ostream& out, std::ostream& err) {
   try {
     DiscoveryResult result = discover_vms(options.discovery);
+    for (const std::string& pattern : options.vm_patterns) {
+      bool matched = false;
+      for (const Vm& vm : result.vms) matched = matched || vm_name_selected({pattern}, vm.name);
+      if (!matched) throw Error(ExitCode::kUsage, "--vm " + pattern + ": no such VM");
+    }
     std::vector<VmRow> rows;
-    for (const auto& vm : result.vms) rows.push_back(measure(vm, options.regions, result.problems));
+    for (const auto& vm : result.vms) {
+      if (!vm_name_selected(options.vm_patterns, vm.name)) continue;
+      rows.push_back(measure(vm, options.regions, result.problems));
+    }
     if (options.json) {
       print_json(rows, out);
     } else {

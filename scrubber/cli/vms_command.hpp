@@ -2,6 +2,8 @@
 #pragma once
 
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "snapshot/discovery/discovery.hpp"
 #include "snapshot/memory/smaps.hpp"
@@ -10,6 +12,7 @@ namespace singleton {
 
 struct VmsCommandOptions {
   DiscoveryOptions discovery;
+  std::vector<std::string> vm_patterns;  // --vm: only the VMs these select (none: every VM)
   RegionSelection regions = RegionSelection::kMergeable;  // what counts as guest RAM (resident)
   bool json = false;
 };

@@ -1,6 +1,5 @@
 #include "scrubber/watch/watch_loop.hpp"
 
-#include <fnmatch.h>
 #include <poll.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,14 +87,9 @@ void WatchLoop::apply_options(const WatchOptions& options, bool first) {
   const bool backend_changed = first || options.backend != options_.backend;
   const bool listen_changed = first || options.metrics_listen != options_.metrics_listen;
   const bool audit_changed = first || options.audit_path != options_.audit_path;
-  if (first || options.vm_patterns != options_.vm_patterns || options.pids != options_.pids ||
-      options.images != options_.images || options.connect_uri != options_.connect_uri) {
-    rediscover_now_ = true;
-  }
-  if (!options.pids.empty()) {
-    // Checks the explicit VMs' pids now: a typo is a usage error, not an empty watch.
-    for (const std::string& pid : options.pids) parse_pid(pid);
-  }
+  if (first || options.selection != options_.selection) rediscover_now_ = true;
+  // Checks the selection now: a typo in a pid is a usage error, not an empty watch.
+  check_vm_selection(options.selection);
   std::unique_ptr<PageCacheView> view;
   std::string note;
   if (backend_changed) {
@@ -124,16 +118,7 @@ void WatchLoop::apply_options(const WatchOptions& options, bool first) {
 void WatchLoop::rediscover() {
   last_discovery_ = std::chrono::steady_clock::now();
   rediscover_now_ = false;
-  DiscoveryOptions discovery;
-  if (!options_.connect_uri.empty()) {
-    discovery.libvirt_uri = options_.connect_uri;
-    discovery.libvirt_uri_given = true;
-  }
-  if (!options_.pids.empty()) {
-    std::vector<pid_t> pids;
-    for (const std::string& text : options_.pids) pids.push_back(parse_pid(text));
-    discovery.explicit_vms = pair_explicit_args(pids, options_.images);
-  }
+  const DiscoveryOptions discovery = discovery_options(options_.selection);
   DiscoveryResult found = discover_vms(discovery);
   // Each problem is said once, when it appears, not at every discovery.
   std::set<std::string> problems;
@@ -146,11 +131,7 @@ void WatchLoop::rediscover() {
   last_problems_ = std::move(problems);
   std::vector<Vm> wanted;
   for (Vm& vm : found.vms) {
-    bool match = options_.vm_patterns.empty();
-    for (const std::string& pattern : options_.vm_patterns) {
-      match = match || ::fnmatch(pattern.c_str(), vm.name.c_str(), 0) == 0;
-    }
-    if (match) wanted.push_back(std::move(vm));
+    if (vm_name_selected(options_.selection.patterns, vm.name)) wanted.push_back(std::move(vm));
   }
   set_vms(std::move(wanted));
 }
@@ -351,10 +332,10 @@ void WatchLoop::publish_metrics() {
 int WatchLoop::run() {
   WatchSignals signals;
   {
-    std::string what = options_.pids.empty() ? "every VM" : "the VMs of --pid";
-    if (!options_.vm_patterns.empty()) {
+    std::string what = options_.selection.pids.empty() ? "every VM" : "the VMs of --pid";
+    if (!options_.selection.patterns.empty()) {
       what = "VMs named";
-      for (const std::string& p : options_.vm_patterns) what += " " + p;
+      for (const std::string& p : options_.selection.patterns) what += " " + p;
     }
     char budget[64];
     std::snprintf(budget, sizeof budget, "%.3g%%", options_.cpu_budget_percent);

@@ -56,12 +56,9 @@ WatchCommandLine parse_watch_command_line(const std::vector<std::string>& args) 
       "once", po::bool_switch(&o.once),
       "one full pass over every VM, then exit (for cron and timers; exit code as scrub)")(
       "json", po::bool_switch(&o.json),
-      "also print each pass's report on stdout, one JSON object per line (as scrub --json)")(
-      "vm", po::value(&o.vm_patterns)->composing(),
-      "VM name or glob pattern (repeatable; default: every VM found)")(
-      "pid", po::value(&o.pids)->composing(), "explicit QEMU process id (with --image)")(
-      "image", po::value(&o.images)->composing(), "disk image of the --pid VM (repeatable)")(
-      "connect", po::value(&o.connect_uri), "libvirt URI (default: qemu:///system)")(
+      "also print each pass's report on stdout, one JSON object per line (as scrub --json)");
+  add_vm_selection_options(desc, o.selection);
+  desc.add_options()(
       "backend",
       po::value(&raw.backend)
           ->default_value("auto")
@@ -136,12 +133,7 @@ WatchCommandLine parse_watch_command_line(const std::vector<std::string>& args) 
     throw Error(ExitCode::kUsage, "--quiet and --verbose cannot be combined");
   }
   o.verbosity = values.count("quiet") ? 0 : values.count("verbose") ? 2 : 1;
-  if (!o.vm_patterns.empty() && (!o.pids.empty() || !o.images.empty())) {
-    throw Error(ExitCode::kUsage, "--vm and --pid/--image cannot be combined");
-  }
-  if (o.pids.empty() != o.images.empty()) {
-    throw Error(ExitCode::kUsage, "--pid and --image go together (see singleton watch --help)");
-  }
+  check_vm_selection(o.selection);
   return out;
 }
 

@@ -6,16 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "scrubber/config/vm_selection_options.hpp"
 #include "scrubber/pagecache/page_cache_view.hpp"
 #include "scrubber/pass/scrub_policy.hpp"
 
 namespace singleton {
 
 struct WatchOptions {
-  std::vector<std::string> vm_patterns;  // --vm: glob patterns on VM names; empty: every VM
-  std::vector<std::string> pids;         // --pid/--image: explicit VMs (no discovery)
-  std::vector<std::string> images;
-  std::string connect_uri;  // --connect ("" = qemu:///system)
+  VmSelectionOptions selection;  // --vm, --pid/--image, --connect (a --vm may match none yet)
   BackendChoice backend = BackendChoice::kAuto;
   SharedPolicy shared_policy = SharedPolicy::kAll;
   uint64_t max_evict_pages = UINT64_MAX;  // --max-evict MIB, per pass

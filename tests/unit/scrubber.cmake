@@ -7,6 +7,7 @@ add_executable(scrubber_unit_tests
   ${CMAKE_CURRENT_LIST_DIR}/scrubber/scrub_images_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/scrubber/scrub_policy_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/scrubber/sigbus_guard_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/scrubber/vm_selection_options_test.cpp
 )
 target_link_libraries(scrubber_unit_tests PRIVATE singleton_pass GTest::gtest_main)
 gtest_discover_tests(scrubber_unit_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)

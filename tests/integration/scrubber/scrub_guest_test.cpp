@@ -17,7 +17,7 @@
 #include "scrubber/pass/pass_engine.hpp"
 #include "scrubber/pass/vm_selection.hpp"
 #include "tests/integration/eviction_evidence.hpp"
-#include "tests/integration/scrubber/cli_run.hpp"
+#include "tests/unit/cli_run.hpp"
 #include "tests/vm/fixtures.hpp"
 #include "tests/vm/guest.hpp"
 

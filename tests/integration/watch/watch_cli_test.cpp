@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/integration/scrubber/cli_run.hpp"
+#include "tests/unit/cli_run.hpp"
 #include "tests/integration/watch/watch_process.hpp"
 
 namespace singleton {

@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "tests/integration/eviction_evidence.hpp"
-#include "tests/integration/scrubber/cli_run.hpp"
+#include "tests/unit/cli_run.hpp"
 #include "tests/integration/watch/watch_process.hpp"
 #include "tests/vm/fixtures.hpp"
 #include "tests/vm/guest.hpp"

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/integration/scrubber/cli_run.hpp"
+#include "tests/unit/cli_run.hpp"
 #include "tests/unit/scrubber/temp_file.hpp"
 #include "tests/unit/temp_dir.hpp"
 

@@ -15,7 +15,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/integration/scrubber/cli_run.hpp"
+#include "tests/unit/cli_run.hpp"
 #include "tests/unit/temp_dir.hpp"
 #include "tests/unit/trust/fake_qemu.hpp"
 
