@@ -261,7 +261,12 @@ bool WatchLoop::run_step(const StepChoice& choice, bool blocking_lock, int* exit
   pass.evict = true;
   pass.shared_policy = options_.shared_policy;
   pass.max_evict_pages = options_.max_evict_pages;
-  pass.on_progress = [](const PassProgress&) { check_stop(); };
+  // Between two batches of the snapshots and of the scan (the engine calls on_progress for
+  // both): a stop request is honoured there, and the watchdog is pinged from inside a long pass.
+  pass.on_progress = [this](const PassProgress&) {
+    check_stop();
+    notifier_.watchdog();
+  };
 
   PassScope scope;
   scope.images = &images_;
@@ -296,6 +301,7 @@ bool WatchLoop::run_step(const StepChoice& choice, bool blocking_lock, int* exit
   ++passes_;
   metrics_.add_pass(report, unix_now());
   say(1, pass_log_line(passes_, choice.trigger, report));
+  notifier_.status(pass_status_text(passes_, choice.trigger, report));
   if (options_.json) {
     std::cout << boost::json::serialize(pass_report_json(report)) << std::endl;
   }
@@ -344,11 +350,18 @@ int WatchLoop::run() {
                (server_ ? ", metrics on 127.0.0.1 port " + std::to_string(server_->port()) : "") +
                ")");
   }
+  // Ready: the config is read and valid, root's capabilities checked, the page-cache backend
+  // open, the /metrics listener bound and the signals taken: whatever makes `singleton watch`
+  // fail at start has been checked. Discovery and passes come with the ticks, their failures
+  // are said per tick and never stop the loop, so READY=1 does not wait for them.
+  // STOPPING=1 when run() returns, whichever way.
+  const ServiceNotifier::Running running = notifier_.running("no pass yet");
   auto last_tick = std::chrono::steady_clock::now();
   double last_cpu = process_cpu_seconds();
   last_sweep_ = last_tick;
   try {
     for (;;) {
+      notifier_.watchdog();  // once a tick: at most --interval (60 s) plus one tick's work apart
       // Scrapes are answered by the server's own threads, from the text published here once a
       // tick: a client, however slow, never holds this loop.
       if (server_) server_->publish(watch_metrics_text());
@@ -361,6 +374,7 @@ int WatchLoop::run() {
         return 0;
       }
       if (received.reload) {
+        const ServiceNotifier::Reloading reloading = notifier_.reloading();  // READY=1 after
         try {
           apply_options(reload_(), false);
           say(1, "configuration reloaded" +

@@ -26,6 +26,7 @@
 #include "scrubber/watch/cpu_budget.hpp"
 #include "scrubber/watch/guest_io_counter.hpp"
 #include "scrubber/watch/memory_pressure.hpp"
+#include "scrubber/watch/service_notifier.hpp"
 #include "scrubber/watch/watch_options.hpp"
 #include "snapshot/memory/ksm_hash_cache.hpp"
 #include "snapshot/memory/page_index.hpp"
@@ -103,6 +104,8 @@ class WatchLoop {
   std::chrono::steady_clock::time_point last_discovery_{};
   std::chrono::steady_clock::time_point last_sweep_{};
   std::chrono::steady_clock::time_point last_pressure_{};
+  // systemd (singleton-watch.service): READY, STATUS, WATCHDOG, RELOADING, STOPPING.
+  ServiceNotifier notifier_;
 };
 
 }  // namespace singleton

@@ -1,8 +1,10 @@
 # singleton watch against real guests (guest kit), its config errors and metrics through the CLI,
-# and the Debian package installed with dpkg.
+# what it tells systemd (sd_notify, to a socket the test binds; no guest), and the Debian
+# package installed with dpkg.
 add_executable(watch_integration_tests
   ${CMAKE_CURRENT_LIST_DIR}/watch/watch_guest_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/watch/watch_cli_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/watch/watch_notify_test.cpp
 )
 target_compile_definitions(watch_integration_tests PRIVATE
   SINGLETON_BIN="$<TARGET_FILE:singleton>")

@@ -1,5 +1,6 @@
 # Unit tests of the watch layer: config file, CPU budget, memory pressure, Prometheus metrics
-# (checked by promtool), the loopback /metrics server, the atomic textfile.
+# (checked by promtool), the loopback /metrics server, the atomic textfile, what it tells
+# systemd (sd_notify, on a socket the test binds).
 add_executable(watch_unit_tests
   ${CMAKE_CURRENT_LIST_DIR}/watch/config_file_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/watch/cpu_budget_test.cpp
@@ -10,6 +11,7 @@ add_executable(watch_unit_tests
   ${CMAKE_CURRENT_LIST_DIR}/watch/pass_log_line_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/watch/pass_textfile_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/watch/scrub_metrics_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/watch/service_notifier_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/watch/textfile_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/watch/watch_options_test.cpp
 )
