@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <string>
 
-#include "scrubber/pass/scrub_pass.hpp"
+#include "scrubber/pass/pass_report.hpp"
 
 namespace singleton {
 
