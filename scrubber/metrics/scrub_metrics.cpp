@@ -2,14 +2,17 @@
 
 #include <cstdio>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "scrubber/pagecache/page_cache_view.hpp"
 
 namespace singleton {
 namespace {
 
-constexpr const char* kSkipReasons[] = {"dirty", "writeback", "mapped",       "locked",
-                                        "limit", "busy",      "partial_folio"};
+// Besides the reasons a folio was not evicted (kSkipReasons), the metric counts double-cached
+// pages kept because their folio also holds pages no guest has.
+constexpr const char* kPartialFolio = "partial_folio";
 constexpr const char* kPassResults[] = {"done", "partial", "failed"};
 
 std::string number(double value) {
@@ -92,14 +95,10 @@ void ScrubMetrics::add_pass(const PassReport& report, double now_unix) {
   for (const VmReport& vm : report.vms) vm_indexed_pages_[vm.name] = vm.indexed_pages;
   if (!report.dry_run) {
     evicted_bytes_total_ += report.totals.evicted_pages * kPageBytes;
-    const SkipCounts& skipped = report.totals.skipped;
-    skipped_pages_total_["dirty"] += skipped.dirty;
-    skipped_pages_total_["writeback"] += skipped.writeback;
-    skipped_pages_total_["mapped"] += skipped.mapped;
-    skipped_pages_total_["locked"] += skipped.locked;
-    skipped_pages_total_["limit"] += skipped.limit;
-    skipped_pages_total_["busy"] += skipped.busy;
-    skipped_pages_total_["partial_folio"] += report.totals.partial_folio_pages;
+    for (const SkipReasonInfo& r : kSkipReasons) {
+      skipped_pages_total_[std::string(r.name)] += report.totals.skipped[r.reason];
+    }
+    skipped_pages_total_[kPartialFolio] += report.totals.partial_folio_pages;
   }
   ++passes_total_[report.exit_code() == ExitCode::kDone ? "done" : "partial"];
   last_pass_seconds_ = report.duration_seconds;
@@ -177,11 +176,16 @@ std::string ScrubMetrics::prometheus_text() const {
   header(out, "singleton_evicted_bytes_total", "counter",
          "Bytes evicted from the host page cache, all images.");
   out << "singleton_evicted_bytes_total " << evicted_bytes_total_ << "\n";
-  header(out, "singleton_skipped_pages_total", "counter",
-         "Double-cached pages not evicted, by reason (dirty, writeback, mapped, locked, "
-         "limit: --max-evict, busy: still cached after eviction, partial_folio: their folio "
-         "also holds pages no guest has).");
-  for (const char* reason : kSkipReasons) {
+  std::string help = "Double-cached pages not evicted, by reason (";
+  for (const SkipReasonInfo& r : kSkipReasons) {
+    help += std::string(r.name) + ": " + std::string(r.what) + "; ";
+  }
+  help += std::string(kPartialFolio) + ": their folio also holds pages no guest has).";
+  header(out, "singleton_skipped_pages_total", "counter", help.c_str());
+  std::vector<std::string> reasons;
+  for (const SkipReasonInfo& r : kSkipReasons) reasons.emplace_back(r.name);
+  reasons.emplace_back(kPartialFolio);
+  for (const std::string& reason : reasons) {
     const auto it = skipped_pages_total_.find(reason);
     out << "singleton_skipped_pages_total{reason=\"" << reason << "\"} "
         << (it == skipped_pages_total_.end() ? 0 : it->second) << "\n";

@@ -189,10 +189,10 @@ EvictResult KmodPageCacheView::evict(const ReadOnlyFile& file, std::span<const P
                           args.skipped_busy;
     result.requested_pages += args.evicted_pages + kept;
     result.evicted_pages += args.evicted_pages;
-    result.skipped.dirty += args.skipped_dirty;
-    result.skipped.writeback += args.skipped_writeback;
-    result.skipped.mapped += args.skipped_mapped;
-    result.skipped.busy +=
+    result.skipped[SkipReason::kDirty] += args.skipped_dirty;
+    result.skipped[SkipReason::kWriteback] += args.skipped_writeback;
+    result.skipped[SkipReason::kMapped] += args.skipped_mapped;
+    result.skipped[SkipReason::kBusy] +=
         args.skipped_locked + args.skipped_partial + args.skipped_shmem + args.skipped_busy;
     return 0;
   };

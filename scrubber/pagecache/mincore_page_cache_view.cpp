@@ -177,8 +177,8 @@ EvictResult MincorePageCacheView::evict(const ReadOnlyFile& file,
     if (before.dirty_pages != 0 || before.writeback_pages != 0) {
       // Never handed to fadvise: DONTNEED would start writeback of the dirty pages.
       const uint64_t dirty = std::min(before.dirty_pages, before.cached_pages);
-      result.skipped.dirty += dirty;
-      result.skipped.writeback += before.cached_pages - dirty;
+      result.skipped[SkipReason::kDirty] += dirty;
+      result.skipped[SkipReason::kWriteback] += before.cached_pages - dirty;
       return true;
     }
     if (audit_ != nullptr) audit_->record(file, range.first, range.count, "fadvise");
@@ -191,10 +191,10 @@ EvictResult MincorePageCacheView::evict(const ReadOnlyFile& file,
     result.evicted_pages += before.cached_pages - left;
     const uint64_t dirty = std::min(after.dirty_pages, left);
     const uint64_t writeback = std::min(after.writeback_pages, left - dirty);
-    result.skipped.dirty += dirty;
-    result.skipped.writeback += writeback;
+    result.skipped[SkipReason::kDirty] += dirty;
+    result.skipped[SkipReason::kWriteback] += writeback;
     // Mapped, locked, or raced with a reader: the kernel does not say which.
-    result.skipped.busy += left - dirty - writeback;
+    result.skipped[SkipReason::kBusy] += left - dirty - writeback;
     return true;
   };
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "scrubber/pagecache/read_only_file.hpp"
+#include "scrubber/pagecache/skip_reason.hpp"
 #include "snapshot/base/page_size.hpp"
 
 namespace singleton {
@@ -66,19 +67,11 @@ struct PageRange {
   uint64_t end() const { return first + count; }
 };
 
-// Why a page asked to be evicted is still cached afterwards.
-struct EvictSkips {
-  uint64_t dirty = 0;
-  uint64_t writeback = 0;
-  uint64_t mapped = 0;
-  uint64_t busy = 0;  // still cached for a reason the backend cannot tell (locked, raced, ...)
-  uint64_t total() const { return dirty + writeback + mapped + busy; }
-};
-
 struct EvictResult {
   uint64_t requested_pages = 0;  // cached pages in the requested ranges just before eviction
   uint64_t evicted_pages = 0;    // measured: cached before minus cached after, per range
-  EvictSkips skipped;
+  SkipCounts skipped;  // why pages asked to be evicted are still cached (dirty, writeback,
+                       // mapped, busy)
 };
 
 // Exact counts for a file, cheap (cachestat(2) or the module; no per-page work in userspace

@@ -2,16 +2,6 @@
 
 namespace singleton {
 
-SkipCounts& SkipCounts::operator+=(const SkipCounts& o) {
-  dirty += o.dirty;
-  writeback += o.writeback;
-  mapped += o.mapped;
-  locked += o.locked;
-  limit += o.limit;
-  busy += o.busy;
-  return *this;
-}
-
 PageCounts& PageCounts::operator+=(const PageCounts& o) {
   cached_pages_before += o.cached_pages_before;
   scanned_pages += o.scanned_pages;
@@ -51,15 +41,15 @@ void plan_batch(std::span<const CachedPage> pages, const ScrubPolicy& policy,
     } else if (held < seen || !whole) {
       counts.partial_folio_pages += held;
     } else if (flags & kPageDirty) {
-      counts.skipped.dirty += held;
+      counts.skipped[SkipReason::kDirty] += held;
     } else if (flags & kPageWriteback) {
-      counts.skipped.writeback += held;
+      counts.skipped[SkipReason::kWriteback] += held;
     } else if (flags & kPageMapped) {
-      counts.skipped.mapped += held;
+      counts.skipped[SkipReason::kMapped] += held;
     } else if (flags & (kPageLocked | kPageUnevictable)) {
-      counts.skipped.locked += held;
+      counts.skipped[SkipReason::kLocked] += held;
     } else if (budget_pages < seen) {
-      counts.skipped.limit += held;
+      counts.skipped[SkipReason::kLimit] += held;
       budget_pages = 0;  // keep the cap strict: no smaller folio slips in after a big one
     } else {
       budget_pages -= seen;

@@ -10,18 +10,6 @@
 
 namespace singleton {
 
-// Double-cached pages not evicted, by reason.
-struct SkipCounts {
-  uint64_t dirty = 0;      // folio holds a dirty page
-  uint64_t writeback = 0;  // folio under writeback
-  uint64_t mapped = 0;     // folio mapped by a process
-  uint64_t locked = 0;     // folio locked or unevictable
-  uint64_t limit = 0;      // --max-evict reached
-  uint64_t busy = 0;       // still cached after eviction, reason unknown (raced, locked, ...)
-  uint64_t total() const { return dirty + writeback + mapped + locked + limit + busy; }
-  SkipCounts& operator+=(const SkipCounts& o);
-};
-
 struct PageCounts {
   uint64_t cached_pages_before = 0;  // measured before the scan (cachestat)
   uint64_t scanned_pages = 0;        // cached pages the scan saw

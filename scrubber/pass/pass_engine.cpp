@@ -27,10 +27,7 @@ void scrub_image(PageCacheView& view, const ReadOnlyFile& file,
     if (options.evict && !plan.folios.empty()) {
       const EvictResult evicted = view.evict(file, plan.folios);
       plan.counts.evicted_pages = evicted.evicted_pages;
-      plan.counts.skipped.dirty += evicted.skipped.dirty;
-      plan.counts.skipped.writeback += evicted.skipped.writeback;
-      plan.counts.skipped.mapped += evicted.skipped.mapped;
-      plan.counts.skipped.busy += evicted.skipped.busy;
+      plan.counts.skipped += evicted.skipped;
     } else if (!options.evict) {
       plan.counts.evicted_pages = plan.pages;  // what a scrub would evict
     }
@@ -64,8 +61,7 @@ void snapshot_guests(PassScope& scope, KsmHashCache& ksm, const PassOptions& opt
       };
     }
     GuestSnapshot snap = snapshot_vm(vm, ksm, snap_options);
-    VmReport out{vm.name, vm.pid, snap.counts.indexed_pages, snap.counts.seconds,
-                 snap.error};
+    VmReport out{vm.name, vm.pid, snap.counts.indexed_pages, snap.counts.seconds, snap.error};
     if (snap.complete()) {
       *guest.index = std::move(snap.index);
     } else {
@@ -75,8 +71,8 @@ void snapshot_guests(PassScope& scope, KsmHashCache& ksm, const PassOptions& opt
         out.exited = true;
         out.error.clear();
       } else if (out.error.empty()) {
-        out.error = "VM " + vm.name + " (pid " + std::to_string(vm.pid) +
-                    "): its snapshot is incomplete";
+        out.error =
+            "VM " + vm.name + " (pid " + std::to_string(vm.pid) + "): its snapshot is incomplete";
       }
     }
     report.vms.push_back(std::move(out));
@@ -115,8 +111,7 @@ void look_at_image(PageCacheView& view, const PassScope& scope, Image& image,
   // exited is being stopped: its images wait for the next discovery, without an error.
   if (!exited.empty()) {
     out.left_alone = "VM " + names(exited) + " exited during the pass";
-  } else if (holders.empty() ||
-             (policy.shared() == SharedPolicy::kAll && !incomplete.empty())) {
+  } else if (holders.empty() || (policy.shared() == SharedPolicy::kAll && !incomplete.empty())) {
     out.error = "not scrubbed: no complete snapshot of " + names(incomplete);
   } else {
     try {

@@ -17,9 +17,9 @@ boost::json::object counts_json(const PageCounts& c) {
   o["partial_folio_pages"] = c.partial_folio_pages;
   o["cached_pages_after"] = c.cached_pages_after;
   o["scanned_pages"] = c.scanned_pages;
-  o["skipped_by_reason"] = {{"dirty", c.skipped.dirty},   {"writeback", c.skipped.writeback},
-                            {"mapped", c.skipped.mapped}, {"locked", c.skipped.locked},
-                            {"limit", c.skipped.limit},   {"busy", c.skipped.busy}};
+  boost::json::object by_reason;
+  for (const SkipReasonInfo& r : kSkipReasons) by_reason[r.name] = c.skipped[r.reason];
+  o["skipped_by_reason"] = std::move(by_reason);
   return o;
 }
 
@@ -120,9 +120,13 @@ void print_pass_table(const PassReport& report, std::ostream& out) {
   row(out, "TOTAL", "", report.totals);
   const SkipCounts& s = report.totals.skipped;
   if (s.total() != 0) {
-    out << "skipped pages by reason: dirty " << s.dirty << ", writeback " << s.writeback
-        << ", mapped " << s.mapped << ", locked " << s.locked << ", max-evict " << s.limit
-        << ", busy " << s.busy << "\n";
+    out << "skipped pages by reason:";
+    const char* separator = " ";
+    for (const SkipReasonInfo& r : kSkipReasons) {
+      out << separator << r.name << " " << s[r.reason];
+      separator = ", ";
+    }
+    out << "\n";
   }
   for (const auto& disk : report.uncached_disks) {
     out << "not scrubbed (bypasses the host cache): " << disk << "\n";

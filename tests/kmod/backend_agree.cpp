@@ -169,15 +169,17 @@ int main(int argc, char** argv) {
       const std::vector<CachedPage> left = scan_all(checker, file, &t);
       std::printf("evict via %s: requested %llu evicted %llu dirty %llu busy %llu\n",
                   evictor.name().c_str(), (unsigned long long)r.requested_pages,
-                  (unsigned long long)r.evicted_pages, (unsigned long long)r.skipped.dirty,
-                  (unsigned long long)r.skipped.busy);
+                  (unsigned long long)r.evicted_pages,
+                  (unsigned long long)r.skipped[singleton::SkipReason::kDirty],
+                  (unsigned long long)r.skipped[singleton::SkipReason::kBusy]);
       uint64_t still = 0;
       for (const CachedPage& p : left) {
         for (const auto& range : ranges) {
           if (p.index >= range.first && p.index < range.end()) {
             still += 1;
             if (!(p.flags & (singleton::kPageDirty | singleton::kPageWriteback)) &&
-                r.skipped.busy == 0 && r.skipped.mapped == 0)
+                r.skipped[singleton::SkipReason::kBusy] == 0 &&
+                r.skipped[singleton::SkipReason::kMapped] == 0)
               fail("clean page %llu still cached after %s evicted its range",
                    (unsigned long long)p.index, evictor.name().c_str());
           }

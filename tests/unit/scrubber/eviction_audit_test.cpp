@@ -127,7 +127,7 @@ TEST(EvictionAudit, MincoreViewRecordsWhatItHandsToFadvise) {
   // start its writeback.
   const std::vector<std::pair<uint64_t, uint64_t>> want{{0, 64}, {256, 256}};
   EXPECT_EQ(audited, want);
-  EXPECT_GE(result.skipped.dirty, 1u);
+  EXPECT_GE(result.skipped[SkipReason::kDirty], 1u);
   // Pages outside the audited ranges were not evicted by the view.
   const int fd = ::open(temp.path().c_str(), O_RDONLY | O_CLOEXEC);
   uint64_t cached_outside = 0;

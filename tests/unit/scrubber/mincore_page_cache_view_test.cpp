@@ -43,7 +43,8 @@ uint64_t cached(const ReadOnlyFile& file) { return testing::cached_pages(file.pa
 class MincoreViewTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_FAIL() << "run as root: the mincore backend needs root (pagemap PFNs)";
+    if (::geteuid() != 0)
+      GTEST_FAIL() << "run as root: the mincore backend needs root (pagemap PFNs)";
   }
   MincorePageCacheView view_;
 };
@@ -151,7 +152,7 @@ TEST_F(MincoreViewTest, EvictingHalfOfALargeFolioEvictsNothingAndAllOfItEvictsIt
   const PageRange half{folio.first, folio.count / 2};
   const EvictResult partial = view_.evict(file, std::span(&half, 1));
   EXPECT_EQ(partial.evicted_pages, 0u);
-  EXPECT_EQ(partial.skipped.busy, half.count);
+  EXPECT_EQ(partial.skipped[SkipReason::kBusy], half.count);
   EXPECT_EQ(view_.count(file, folio).cached_pages, folio.count);
   const EvictResult whole = view_.evict(file, std::span(&folio, 1));
   EXPECT_EQ(whole.evicted_pages, folio.count);
@@ -208,7 +209,7 @@ TEST_F(MincoreViewTest, DirtyPagesAreFlaggedAndNeverEvicted) {
   }
   EXPECT_EQ(dirty_seen, 2u);
   const EvictResult result = view_.evict(file, everything);
-  EXPECT_GE(result.skipped.dirty + result.skipped.writeback, 2u);
+  EXPECT_GE(result.skipped[SkipReason::kDirty] + result.skipped[SkipReason::kWriteback], 2u);
   const CacheCounts after = view_.count(file, {});
   EXPECT_GE(after.cached_pages, 2u);
   EXPECT_EQ(after.cached_pages, testing::cached_pages(temp.path()));

@@ -148,7 +148,9 @@ TEST_F(ScrubImagesTest, DirtyPagesStayCachedAndAreCountedAsSkipped) {
   ASSERT_EQ(::pwrite(fd, data.data(), kPageBytes, 5 * kPageBytes), ssize_t(kPageBytes));
   const PageIndex guest(page_hashes(image.path(), 0, pages));  // includes the new content
   const PassReport report = scrub({vm_on("a", image.path())}, {&guest});
-  EXPECT_GT(report.totals.skipped.dirty + report.totals.skipped.writeback, 0u);
+  EXPECT_GT(
+      report.totals.skipped[SkipReason::kDirty] + report.totals.skipped[SkipReason::kWriteback],
+      0u);
   EXPECT_EQ(cached(image.path(), 5, 1), 1u);
   EXPECT_GT(report.totals.evicted_pages, pages / 2);
   ::fsync(fd);
@@ -163,7 +165,7 @@ TEST_F(ScrubImagesTest, MaxEvictCapsOnePass) {
   const PassReport report =
       scrub({vm_on("a", image.path())}, {&guest}, true, SharedPolicy::kAll, /*max_pages=*/1024);
   EXPECT_LE(report.totals.evicted_pages, 1024u);
-  EXPECT_GT(report.totals.skipped.limit, 0u);
+  EXPECT_GT(report.totals.skipped[SkipReason::kLimit], 0u);
   EXPECT_GE(cached(image.path()), pages - 1024);
 }
 
@@ -211,8 +213,8 @@ TEST(PassEngineTest, AGuestThatExitedLeavesItsImagesAloneWithoutFailingThePass) 
   held[1] = PageIndex(page_hashes(other_image.path(), 0, pages));
   PassScope scope;
   scope.images = &set;
-  scope.guests = {{&vms[0], &held[0], true}, {&vms[1], &held[1], false},
-                  {&vms[2], &held[2], false}};
+  scope.guests = {
+      {&vms[0], &held[0], true}, {&vms[1], &held[1], false}, {&vms[2], &held[2], false}};
   scope.chosen_images = {0, 1};
   MincorePageCacheView view;
   KsmHashCache ksm;

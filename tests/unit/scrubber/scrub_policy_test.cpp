@@ -82,10 +82,10 @@ TEST(EvictionPlan, NeverEvictsDirtyWritebackMappedOrLockedFolios) {
   plan_batch(pages, ScrubPolicy(SharedPolicy::kAll), holders, budget, plan);
   ASSERT_EQ(plan.folios.size(), 1u);
   EXPECT_EQ(plan.folios[0].first, 7u);
-  EXPECT_EQ(plan.counts.skipped.dirty, 2u);
-  EXPECT_EQ(plan.counts.skipped.writeback, 2u);
-  EXPECT_EQ(plan.counts.skipped.mapped, 2u);
-  EXPECT_EQ(plan.counts.skipped.locked, 1u);
+  EXPECT_EQ(plan.counts.skipped[SkipReason::kDirty], 2u);
+  EXPECT_EQ(plan.counts.skipped[SkipReason::kWriteback], 2u);
+  EXPECT_EQ(plan.counts.skipped[SkipReason::kMapped], 2u);
+  EXPECT_EQ(plan.counts.skipped[SkipReason::kLocked], 1u);
 }
 
 TEST(EvictionPlan, OneDirtyPageKeepsItsWholeLargeFolio) {
@@ -97,7 +97,7 @@ TEST(EvictionPlan, OneDirtyPageKeepsItsWholeLargeFolio) {
   EvictionPlan plan;
   plan_batch(pages, ScrubPolicy(SharedPolicy::kAll), holders, budget, plan);
   EXPECT_TRUE(plan.folios.empty());
-  EXPECT_EQ(plan.counts.skipped.dirty, 4u);
+  EXPECT_EQ(plan.counts.skipped[SkipReason::kDirty], 4u);
 }
 
 TEST(EvictionPlan, AFolioNotSeenWholeIsNeverEvicted) {
@@ -132,7 +132,7 @@ TEST(EvictionPlan, MaxEvictCapsThePassAndCountsTheRestAsSkipped) {
   EvictionPlan plan;
   plan_batch(pages, ScrubPolicy(SharedPolicy::kAll), holders, budget, plan);
   EXPECT_EQ(plan.pages, 2u);
-  EXPECT_EQ(plan.counts.skipped.limit, 4u);
+  EXPECT_EQ(plan.counts.skipped[SkipReason::kLimit], 4u);
   EXPECT_EQ(budget, 0u);
 }
 

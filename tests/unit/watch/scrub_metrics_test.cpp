@@ -22,7 +22,7 @@ PassReport report_with(const std::string& image, uint64_t before, uint64_t doubl
   out.counts.cached_pages_before = before;
   out.counts.double_cached_pages = doubled;
   out.counts.evicted_pages = evicted;
-  out.counts.skipped.dirty = dirty;
+  out.counts.skipped[SkipReason::kDirty] = dirty;
   out.counts.partial_folio_pages = 3;
   out.counts.cached_pages_after = before - evicted;
   report.totals += out.counts;
