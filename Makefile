@@ -31,7 +31,7 @@ unit-test: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
 
 demo: build guest-kit
-	scrubber/demo/run-demo $(BUILD)
+	tests/demo/run-demo $(BUILD)
 
 bench: build guest-kit
 	bench/fio-experiment --build $(BUILD)
