@@ -35,7 +35,7 @@ constexpr const char* kUsage =
     "  vms         the VMs found (libvirt domains, QEMU processes), their RAM and disks\n"
     "  watch       keep the host cache exclusive continuously (a service; --once: one pass)\n"
     "\n"
-    "Common options of scan and scrub: --json, --vm NAME, --pid PID --image PATH,\n"
+    "Common options of scan and scrub: --json, --vm PATTERN, --pid PID --image PATH,\n"
     "  --connect URI, --backend auto|kmod|mincore, --shared-policy all|any, --max-evict MIB\n"
     "\n"
     "Only whole folios whose every page a guest holds are evicted; dirty, writeback, locked\n"

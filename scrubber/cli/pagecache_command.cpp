@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "scrubber/config/cli_text.hpp"
+#include "scrubber/config/command_line.hpp"
 #include "scrubber/pagecache/page_cache_view.hpp"
 #include "snapshot/base/capabilities.hpp"
 #include "snapshot/base/error.hpp"
@@ -41,13 +42,7 @@ int run_pagecache_command(const std::vector<std::string>& args) {
   all.add(options).add(hidden);
   po::positional_options_description positional;
   positional.add("file", -1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw Error(ExitCode::kUsage, std::string(e.what()) + " (see singleton pagecache --help)");
-  }
+  const po::variables_map vm = parse_command_line(args, all, "pagecache", &positional);
   if (vm.count("help")) {
     std::cout << options << "\n" << kExitCodesHelp;
     return 0;

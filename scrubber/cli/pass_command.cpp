@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "scrubber/config/cli_text.hpp"
+#include "scrubber/config/command_line.hpp"
 #include "scrubber/config/numeric_option.hpp"
 #include "scrubber/pagecache/eviction_audit.hpp"
 #include "scrubber/metrics/pass_textfile.hpp"
@@ -63,13 +64,7 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
       "after the pass, add its metrics to this node_exporter textfile (rewritten atomically)")(
       "audit", po::value(&audit_file),
       "append every range handed to the kernel for eviction to FILE (JSON lines)");
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(options).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw Error(ExitCode::kUsage, std::string(e.what()) + " (see singleton " + name + " --help)");
-  }
+  const po::variables_map vm = parse_command_line(args, options, name);
   if (vm.count("help")) {
     std::cout << options << "\n" << kSharedPolicyHelp << "\n" << kExitCodesHelp;
     return 0;

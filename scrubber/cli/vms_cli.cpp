@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "scrubber/config/cli_text.hpp"
+#include "scrubber/config/command_line.hpp"
 #include "scrubber/pass/vm_selection.hpp"
 #include "snapshot/base/error.hpp"
 #include "scrubber/cli/vms_command.hpp"
@@ -19,13 +20,7 @@ int run_vms_cli(const std::vector<std::string>& args) {
   VmSelectionOptions selection;
   options.add_options()("help,h", "this help")("json", "print JSON");
   add_vm_selection_options(options, selection);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(options).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw Error(ExitCode::kUsage, std::string(e.what()) + " (see singleton vms --help)");
-  }
+  const po::variables_map vm = parse_command_line(args, options, "vms");
   if (vm.count("help")) {
     std::cout << options << "\n" << kExitCodesHelp;
     return 0;

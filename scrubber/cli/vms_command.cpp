@@ -6,10 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "snapshot/base/error.hpp"
-#include "snapshot/discovery/held_disks.hpp"
 #include "scrubber/config/vm_selection_options.hpp"
 #include "scrubber/pagecache/host_cache_usage.hpp"
+#include "scrubber/pass/vm_selection.hpp"
+#include "snapshot/base/error.hpp"
+#include "snapshot/discovery/held_disks.hpp"
 
 namespace singleton {
 namespace {
@@ -124,11 +125,7 @@ void print_json(const std::vector<VmRow>& rows, std::ostream& out) {
 int run_vms_command(const VmsCommandOptions& options, std::ostream& out, std::ostream& err) {
   try {
     DiscoveryResult result = discover_vms(options.discovery);
-    for (const std::string& pattern : options.vm_patterns) {
-      bool matched = false;
-      for (const Vm& vm : result.vms) matched = matched || vm_name_selected({pattern}, vm.name);
-      if (!matched) throw Error(ExitCode::kUsage, "--vm " + pattern + ": no such VM");
-    }
+    require_every_pattern_matches(options.vm_patterns, result.vms);
     std::vector<VmRow> rows;
     for (const auto& vm : result.vms) {
       if (!vm_name_selected(options.vm_patterns, vm.name)) continue;

@@ -15,7 +15,7 @@ void add_vm_selection_options(po::options_description& options, VmSelectionOptio
                         "VM name or shell glob (repeatable; default: every VM found)")(
       "pid", po::value(&out.pids)->composing(), "QEMU process id (with --image; repeatable)")(
       "image", po::value(&out.images)->composing(), "disk image of the --pid VM (repeatable)")(
-      "connect", po::value(&out.connect_uri), "libvirt URI (default: libvirt's own)");
+      "connect", po::value(&out.connect_uri), "libvirt URI (default: qemu:///system)");
 }
 
 void check_vm_selection(const VmSelectionOptions& selection) {

@@ -5,7 +5,7 @@
 //   --pid PID --image PATH
 //                    a VM named directly (any VMM): its process and its disk image, paired in
 //                    the order given; repeatable. Not combined with --vm.
-//   --connect URI    the libvirt to ask (default: libvirt's own default URI).
+//   --connect URI    the libvirt to ask (default: qemu:///system).
 // A one-shot command (scan, scrub, vms) fails with exit 2 when a --vm pattern matches no VM;
 // watch waits for one to start.
 #pragma once
@@ -22,7 +22,7 @@ struct VmSelectionOptions {
   std::vector<std::string> patterns;  // --vm
   std::vector<std::string> pids;      // --pid, as typed (parse_pid checks them)
   std::vector<std::string> images;    // --image, as typed
-  std::string connect_uri;            // --connect ("" = libvirt's default)
+  std::string connect_uri;            // --connect ("" = qemu:///system)
   bool operator==(const VmSelectionOptions&) const = default;
 };
 

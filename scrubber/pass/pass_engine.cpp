@@ -67,8 +67,8 @@ void snapshot_guests(PassScope& scope, KsmHashCache& ksm, const PassOptions& opt
     } else {
       guest.index->reset();
       guest.exited = snap.vanished || !process_alive(vm.pid);
-      if (guest.exited) {
-        out.exited = true;
+      out.exited = guest.exited;
+      if (guest.exited && !options.exited_guest_is_failure) {
         out.error.clear();
       } else if (out.error.empty()) {
         out.error =
@@ -107,10 +107,11 @@ void look_at_image(PageCacheView& view, const PassScope& scope, Image& image,
     return text;
   };
   // Under `all`, a VM whose memory we could not read may lack any page: nothing of this image
-  // may be evicted. Under `any`, the VMs we did read still decide for themselves. A VM that
-  // exited is being stopped: its images wait for the next discovery, without an error.
+  // may be evicted. Under `any`, the VMs we did read still decide for themselves. Nothing is
+  // evicted on behalf of a VM that exited, whatever the policy.
   if (!exited.empty()) {
-    out.left_alone = "VM " + names(exited) + " exited during the pass";
+    const std::string why = "VM " + names(exited) + " exited during the pass";
+    (options.exited_guest_is_failure ? out.error : out.left_alone) = "not scrubbed: " + why;
   } else if (holders.empty() || (policy.shared() == SharedPolicy::kAll && !incomplete.empty())) {
     out.error = "not scrubbed: no complete snapshot of " + names(incomplete);
   } else {
@@ -132,15 +133,15 @@ void look_at_image(PageCacheView& view, const PassScope& scope, Image& image,
 
 }  // namespace
 
+size_t PassReport::failures() const {
+  size_t failed = 0;
+  for (const VmReport& vm : vms) failed += !vm.error.empty();
+  for (const ImageReport& image : images) failed += !image.error.empty();
+  return failed;
+}
+
 ExitCode PassReport::exit_code() const {
-  if (!discovery_errors.empty()) return ExitCode::kPartial;
-  for (const VmReport& vm : vms) {
-    if (!vm.error.empty()) return ExitCode::kPartial;
-  }
-  for (const ImageReport& image : images) {
-    if (!image.error.empty()) return ExitCode::kPartial;
-  }
-  return ExitCode::kDone;
+  return discovery_errors.empty() && failures() == 0 ? ExitCode::kDone : ExitCode::kPartial;
 }
 
 PassReport run_pass(PageCacheView& view, PassScope& scope, KsmHashCache& ksm,

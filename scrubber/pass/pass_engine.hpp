@@ -39,6 +39,11 @@ struct PassOptions {
   std::function<void(const PassProgress&)> on_progress;
   // Passed to the guest snapshots (tests hook on_batch to act in the middle of a pass).
   SnapshotOptions snapshot;
+  // A guest that exits during its snapshot: for scan and scrub (true) the pass is done in part
+  // (exit 1: a VM it was asked to cover was not), and its images are not scrubbed, as errors;
+  // for watch (false) the VM is being stopped: it is reported as exited, its images are left
+  // alone, and it is dropped at the next discovery, without an error.
+  bool exited_guest_is_failure = true;
 };
 
 // A guest as a pass sees it: the VM and where its last complete index is kept, by the caller
@@ -60,7 +65,8 @@ struct PassScope {
 
 // Snapshots the guests with snapshot_now (a complete snapshot replaces *index, an incomplete one
 // clears it: nothing is evicted on that guest's behalf), then looks at the chosen images. An
-// image with an attached guest that exited is left alone. Image failures are recorded in their
+// image with an attached guest that exited is not scrubbed (options.exited_guest_is_failure says
+// whether that is an error). Image failures are recorded in their
 // report, never thrown; what on_progress throws is passed on.
 PassReport run_pass(PageCacheView& view, PassScope& scope, KsmHashCache& ksm,
                     const PassOptions& options);

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,9 +19,9 @@ struct VmReport {
   pid_t pid = 0;
   uint64_t indexed_pages = 0;
   double snapshot_seconds = 0;
-  std::string error;  // "" when its snapshot is complete (or it exited)
-  // The VM exited during its snapshot: it is being stopped, not failing. Its images were left
-  // alone (nothing evicted on its behalf) and it does not make the pass partial.
+  std::string error;  // "" when its snapshot is complete (or it exited under a watch)
+  // The VM exited during its snapshot: nothing was evicted on its behalf. An error for scan and
+  // scrub (done in part); under a watch it is being stopped, not failing (no error).
   bool exited = false;
 };
 
@@ -30,7 +31,8 @@ struct ImageReport {
   PageCounts counts;
   double seconds = 0;
   std::string error;  // "" when done
-  // Why the image was not scanned although nothing failed ("" when it was): a VM on it exited.
+  // Why the image was not scanned although nothing failed ("" when it was): under a watch, a
+  // VM on it exited.
   std::string left_alone;
 };
 
@@ -47,7 +49,9 @@ struct PassReport {
   double snapshot_seconds = 0;
   double scrub_seconds = 0;
   double duration_seconds = 0;
-  // kDone, or kPartial when a VM or an image failed (the rest was done).
+  // VMs and images that failed (a VM that exited did not fail).
+  size_t failures() const;
+  // kDone, or kPartial when discovery, a VM or an image failed (the rest was done).
   ExitCode exit_code() const;
 };
 

@@ -22,6 +22,20 @@ DiscoveryOptions discovery_options(const VmSelectionOptions& selection) {
   return discovery;
 }
 
+void require_every_pattern_matches(const std::vector<std::string>& patterns,
+                                   const std::vector<Vm>& found) {
+  for (const std::string& pattern : patterns) {
+    bool matched = false;
+    for (const Vm& vm : found) matched = matched || vm_name_selected({pattern}, vm.name);
+    if (!matched) {
+      std::string known;
+      for (const Vm& vm : found) known += (known.empty() ? "" : ", ") + vm.name;
+      throw Error(ExitCode::kUsage, "--vm " + pattern + ": no such VM (found: " +
+                                        (known.empty() ? "none" : known) + ")");
+    }
+  }
+}
+
 VmSelection select_vms(const VmSelectionOptions& selection) {
   const DiscoveryOptions discovery = discovery_options(selection);
   for (const std::string& text : selection.pids) {
@@ -51,23 +65,14 @@ VmSelection select_vms(const VmSelectionOptions& selection) {
       out.errors.push_back(problem.message);
     }
   }
-  for (const std::string& pattern : selection.patterns) {
-    bool matched = false;
-    for (const Vm& vm : found.vms) matched = matched || vm_name_selected({pattern}, vm.name);
-    if (!matched) {
-      std::string known;
-      for (const Vm& vm : found.vms) known += (known.empty() ? "" : ", ") + vm.name;
-      throw Error(ExitCode::kUsage, "--vm " + pattern + ": no such VM (found: " +
-                                        (known.empty() ? "none" : known) + ")");
-    }
-  }
+  require_every_pattern_matches(selection.patterns, found.vms);
   for (Vm& vm : found.vms) {
     if (vm_name_selected(selection.patterns, vm.name)) out.vms.push_back(std::move(vm));
   }
   if (out.vms.empty() && out.errors.empty()) {
     throw Error(ExitCode::kUsage,
                 "no VM found (libvirt domains or QEMU processes); name one "
-                "with --vm NAME or --pid PID --image PATH");
+                "with --vm PATTERN or --pid PID --image PATH");
   }
   return out;
 }

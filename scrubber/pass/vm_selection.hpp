@@ -23,6 +23,11 @@ struct VmSelection {
 // for a combination check_vm_selection() refuses.
 DiscoveryOptions discovery_options(const VmSelectionOptions& selection);
 
+// Throws Error(kUsage) "--vm PATTERN: no such VM (found: ...)" for the first pattern that
+// selects none of `found` (one-shot commands; watch waits for a match instead).
+void require_every_pattern_matches(const std::vector<std::string>& patterns,
+                                   const std::vector<Vm>& found);
+
 // The VMs to work on. Throws Error(kUsage) for bad input, with one line saying what is wrong:
 // a malformed or unknown pid, --image without --pid (or counts that do not pair), a missing or
 // unreadable image, a --vm pattern that matches no VM, no VM at all; Error(kEnvironment) when

@@ -34,9 +34,7 @@ std::string pass_log_line(uint64_t number, const std::string& trigger, const Pas
       mib(t.skipped.total()) + ", partial folios " + mib(t.partial_folio_pages);
   std::snprintf(seconds, sizeof seconds, "; %.2f s", report.duration_seconds);
   line += seconds;
-  size_t failed = 0;
-  for (const VmReport& vm : report.vms) failed += !vm.error.empty();
-  for (const ImageReport& image : report.images) failed += !image.error.empty();
+  const size_t failed = report.failures();
   if (failed > 0) line += "; " + std::to_string(failed) + " failed (see below)";
   return line;
 }

@@ -56,9 +56,7 @@ std::string pass_status_text(uint64_t number, const std::string& trigger,
       "pass " + std::to_string(number) + " (" + trigger + "): " + plural(report.vms.size(), "VM") +
       " indexed, " + plural(report.images.size(), "image") + " scrubbed, " +
       (report.dry_run ? "would evict " : "evicted ") + plural(evicted, "page") + " (" + mib + ")";
-  size_t failed = 0;
-  for (const VmReport& vm : report.vms) failed += !vm.error.empty();
-  for (const ImageReport& image : report.images) failed += !image.error.empty();
+  const size_t failed = report.failures();
   if (failed > 0) text += "; " + std::to_string(failed) + " failed";
   return text;
 }

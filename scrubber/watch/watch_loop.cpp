@@ -261,6 +261,7 @@ bool WatchLoop::run_step(const StepChoice& choice, bool blocking_lock, int* exit
   pass.evict = true;
   pass.shared_policy = options_.shared_policy;
   pass.max_evict_pages = options_.max_evict_pages;
+  pass.exited_guest_is_failure = false;  // VMs come and go under a watch
   // Between two batches of the snapshots and of the scan (the engine calls on_progress for
   // both): a stop request is honoured there, and the watchdog is pinged from inside a long pass.
   pass.on_progress = [this](const PassProgress&) {

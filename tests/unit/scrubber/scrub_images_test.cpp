@@ -188,11 +188,13 @@ TEST_F(ScrubImagesTest, AMissingImageIsAnImageErrorNotAFailedPass) {
 namespace singleton {
 namespace {
 
-// A guest that is gone when its snapshot starts is being stopped, not failing: its images are
-// left alone (nothing evicted, no error) and the pass is not partial; only chosen images are
-// looked at.
-TEST(PassEngineTest, AGuestThatExitedLeavesItsImagesAloneWithoutFailingThePass) {
+// A guest that is gone when its snapshot starts: nothing is evicted on its behalf, only the chosen
+// images are looked at; for scan and scrub the pass is done in part, under a watch it is not.
+class PassEngineTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(PassEngineTest, AGuestThatExitedGetsNothingEvictedAndOnlyChosenImagesAreLookedAt) {
   if (::geteuid() != 0) GTEST_FAIL() << "run as root: the mincore backend needs root";
+  const bool failure = GetParam();
   TempFile gone_image(4 * kMiB);
   TempFile other_image(4 * kMiB);
   TempFile unchosen_image(4 * kMiB);
@@ -220,22 +222,35 @@ TEST(PassEngineTest, AGuestThatExitedLeavesItsImagesAloneWithoutFailingThePass) 
   KsmHashCache ksm;
   PassOptions options;
   options.evict = true;
+  options.exited_guest_is_failure = failure;
   const PassReport report = run_pass(view, scope, ksm, options);
 
   EXPECT_TRUE(scope.guests[0].exited);
   ASSERT_EQ(report.vms.size(), 1u) << "only the guest with snapshot_now is snapshotted";
   EXPECT_TRUE(report.vms[0].exited);
-  EXPECT_EQ(report.vms[0].error, "");
   ASSERT_EQ(report.images.size(), 2u) << "only the chosen images";
   EXPECT_EQ(report.images[0].path, gone_image.path());
-  EXPECT_NE(report.images[0].left_alone, "");
-  EXPECT_EQ(report.images[0].error, "");
   EXPECT_EQ(report.images[0].counts.evicted_pages, 0u);
   EXPECT_EQ(cached(gone_image.path()), pages) << "evicted on behalf of a guest that exited";
   EXPECT_EQ(report.images[1].path, other_image.path());
   EXPECT_GT(report.images[1].counts.evicted_pages, 0u);
-  EXPECT_EQ(report.exit_code(), ExitCode::kDone);
+  if (failure) {
+    EXPECT_NE(report.vms[0].error, "");
+    EXPECT_NE(report.images[0].error, "");
+    EXPECT_EQ(report.images[0].left_alone, "");
+    EXPECT_EQ(report.exit_code(), ExitCode::kPartial);
+  } else {
+    EXPECT_EQ(report.vms[0].error, "");
+    EXPECT_EQ(report.images[0].error, "");
+    EXPECT_NE(report.images[0].left_alone, "");
+    EXPECT_EQ(report.exit_code(), ExitCode::kDone);
+  }
 }
+
+INSTANTIATE_TEST_SUITE_P(ScanScrubAndWatch, PassEngineTest, ::testing::Values(true, false),
+                         [](const auto& info) {
+                           return info.param ? "ExitedIsAFailure" : "ExitedIsBeingStopped";
+                         });
 
 }  // namespace
 }  // namespace singleton
