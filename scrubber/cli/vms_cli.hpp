@@ -1,4 +1,4 @@
-// `singleton vms`: the command line of snapshot/'s vms command.
+// `singleton vms`: its command line (the VM-selection options) for the command in vms_command.hpp.
 #pragma once
 
 #include <string>

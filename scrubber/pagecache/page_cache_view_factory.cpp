@@ -14,8 +14,8 @@ struct Backend {
   std::unique_ptr<PageCacheView> (*make)();
 };
 
-// The backends, in the order `auto` prefers them. Registering a backend is one line here
-// (scrubber/CMakeLists.txt compiles kmod_page_cache_view.cpp when it exists).
+// The backends, in the order `auto` prefers them. Registering a backend is one line here (its
+// maker declared in page_cache_backends.hpp, its file listed in scrubber/pagecache/CMakeLists.txt).
 constexpr Backend kBackends[] = {
     {"kmod", &make_kmod_page_cache_view},
     {"mincore", &make_mincore_page_cache_view},
