@@ -11,6 +11,7 @@
 #include "scrubber/config/cli_text.hpp"
 #include "scrubber/cli/pagecache_command.hpp"
 #include "scrubber/cli/pass_command.hpp"
+#include "scrubber/cli/trace_command.hpp"
 #include "scrubber/cli/vms_cli.hpp"
 #include "scrubber/cli/watch_command.hpp"
 #include "snapshot/base/error.hpp"
@@ -32,6 +33,7 @@ constexpr const char* kUsage =
     "  scan        dry run: what a scrub would evict, per image (changes nothing)\n"
     "  scrub       one pass: evict the double-cached pages (for cron)\n"
     "  pagecache   what the host page cache holds of files (like fincore; --pages per page)\n"
+    "  trace       where QEMU's disk reads put image pages in guest RAM (BPF; JSON per page)\n"
     "  vms         the VMs found (libvirt domains, QEMU processes), their RAM and disks\n"
     "  watch       keep the host cache exclusive continuously (a service; --once: one pass)\n"
     "\n"
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
     if (words[0] == "scan") return singleton::run_pass_command(false, rest);
     if (words[0] == "scrub") return singleton::run_pass_command(true, rest);
     if (words[0] == "pagecache") return singleton::run_pagecache_command(rest);
+    if (words[0] == "trace") return singleton::run_trace_command(rest);
     if (words[0] == "vms") return singleton::run_vms_cli(rest);
     if (words[0] == "watch") return singleton::run_watch_command(rest);
     throw Error(singleton::ExitCode::kUsage,

@@ -4,7 +4,7 @@
 #ifndef SINGLETON_PLACEMENT_RECORD_H
 #define SINGLETON_PLACEMENT_RECORD_H
 
-#define PLACEMENT_MAX_IOVS 32      /* iovecs kept per record; more: PLACEMENT_TRUNCATED */
+#define PLACEMENT_MAX_IOVS 64      /* iovecs kept per record; more: PLACEMENT_TRUNCATED */
 #define PLACEMENT_TRUNCATED 1u     /* flags: the syscall had more iovecs than iov_count */
 #define PLACEMENT_OP_READ 0u
 #define PLACEMENT_OP_WRITE 1u

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/types.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "scrubber/placement/placement_record.h"
 #include "tests/unit/temp_dir.hpp"
 
 namespace singleton {
@@ -129,16 +131,20 @@ TEST_F(PlacementTracerTest, WritesAreRecordedAsWrites) {
 
 TEST_F(PlacementTracerTest, MoreIovecsThanTheCapAreFlaggedTruncated) {
   tracer_->follow(::getpid());
-  std::vector<iovec> iov(40);
-  for (size_t i = 0; i < iov.size(); ++i) iov[i] = {buffer_ + i * 4096, 4096};
-  ASSERT_EQ(::preadv(fd_, iov.data(), 40, 0), 40 * 4096);
+  constexpr size_t kIovs = PLACEMENT_MAX_IOVS + 6;
+  std::vector<iovec> iov(kIovs);
+  for (size_t i = 0; i < iov.size(); ++i) iov[i] = {buffer_ + i * 2048, 2048};
+  ASSERT_EQ(::preadv(fd_, iov.data(), kIovs, 0), static_cast<ssize_t>(kIovs * 2048));
   const auto got = records_of(fd_, 1);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_TRUE(got[0].truncated);
-  EXPECT_EQ(got[0].iov_total, 40u);
-  ASSERT_EQ(got[0].iovs.size(), 32u);
-  for (size_t i = 0; i < 32; ++i) EXPECT_EQ(got[0].iovs[i].base, addr(iov[i].iov_base));
-  EXPECT_EQ(got[0].bytes, 40 * 4096);
+  EXPECT_EQ(got[0].iov_total, kIovs);
+  ASSERT_EQ(got[0].iovs.size(), static_cast<size_t>(PLACEMENT_MAX_IOVS));
+  for (size_t i = 0; i < got[0].iovs.size(); ++i) {
+    EXPECT_EQ(got[0].iovs[i].base, addr(iov[i].iov_base));
+    EXPECT_EQ(got[0].iovs[i].len, 2048u);
+  }
+  EXPECT_EQ(got[0].bytes, static_cast<int64_t>(kIovs * 2048));
 }
 
 TEST_F(PlacementTracerTest, ProcessesNotFollowedProduceNoRecords) {
