@@ -82,6 +82,18 @@ TEST_F(CliErrorsTest, NotRootIsAnEnvironmentError) {
                3, "needs CAP_SYS_ADMIN");
 }
 
+// `singleton trace`: a usage error before anything is loaded, and BPF refused to a process
+// without CAP_BPF/CAP_PERFMON is exit 3 with the reason (no BPF is loaded in either case).
+TEST_F(CliErrorsTest, TraceUsageAndEnvironmentErrors) {
+  expect_error(run_singleton("trace"), 2, "no --pid given");
+  expect_error(run_singleton("trace --pid 999999999"), 2, "no process 999999999");
+  expect_error(run_singleton("trace --pid " + self() + " --seconds 0"), 2, "--seconds");
+  expect_error(run_singleton("trace --pid 1", "setpriv --reuid=65534 --regid=65534 --clear-groups"),
+               3, "trace needs CAP_BPF");
+  expect_error(run_singleton("trace --pid 1", "setpriv --bounding-set=-bpf --inh-caps=-bpf"), 3,
+               "trace needs CAP_BPF (loads the placement tracer (BPF))");
+}
+
 // Root is not enough: what counts is the capabilities a pass uses (a unit's
 // CapabilityBoundingSet= may leave one out), and the error names the one that is missing.
 TEST_F(CliErrorsTest, RootWithoutPtraceCapabilityIsAnEnvironmentError) {
