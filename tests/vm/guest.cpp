@@ -397,6 +397,11 @@ GuestResult Guest::wait() {
   }
 }
 
+void Guest::restart_timeout(std::chrono::seconds timeout) {
+  options_.timeout = timeout;
+  deadline_ = std::chrono::steady_clock::now() + timeout;
+}
+
 void Guest::kill() {
   if (console_fd_ >= 0) {
     shutdown(console_fd_, SHUT_RDWR);

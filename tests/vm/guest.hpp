@@ -74,6 +74,10 @@ class Guest {
   void resume(const std::string& name);
   // Blocks until the script has ended and the guest is off; throws GuestTimeout.
   GuestResult wait();
+  // Restarts the guest's timeout: from now on it has `timeout` (for wait(), wait_for_pause()). For
+  // a step whose own length matters, counted after a boot whose length depends on the host's load
+  // (a TCG guest boots in seconds on a quiet host, and may take over a minute on a busy one).
+  void restart_timeout(std::chrono::seconds timeout);
   // False once QEMU has exited (or the domain is gone).
   bool running();
   // Everything the guest printed on its console so far.
