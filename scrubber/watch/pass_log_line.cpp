@@ -39,4 +39,17 @@ std::string pass_log_line(uint64_t number, const std::string& trigger, const Pas
   return line;
 }
 
+std::string pass_status_text(uint64_t number, const std::string& trigger,
+                             const PassReport& report) {
+  const uint64_t evicted = report.totals.evicted_pages;
+  std::string text =
+      "pass " + std::to_string(number) + " (" + trigger + "): " + plural(report.vms.size(), "VM") +
+      " indexed, " + plural(report.images.size(), "image") + " scrubbed, " +
+      (report.dry_run ? "would evict " : "evicted ") + plural(evicted, "page") + " (" +
+      mib(evicted) + ")";
+  const size_t failed = report.failures();
+  if (failed > 0) text += "; " + std::to_string(failed) + " failed";
+  return text;
+}
+
 }  // namespace singleton

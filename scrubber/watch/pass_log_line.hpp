@@ -12,4 +12,8 @@ namespace singleton {
 // `trigger` says why the pass ran (io, cache, sweep, new, once).
 std::string pass_log_line(uint64_t number, const std::string& trigger, const PassReport& report);
 
+// The STATUS= line after pass `number`: "pass 12 (io): 2 VMs indexed, 3 images scrubbed,
+// evicted 1234 pages (4.8 MiB)", and "; 1 failed" when a VM or an image failed.
+std::string pass_status_text(uint64_t number, const std::string& trigger, const PassReport& report);
+
 }  // namespace singleton

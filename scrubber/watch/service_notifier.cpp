@@ -44,21 +44,4 @@ ServiceNotifier::Reloading ServiceNotifier::reloading() {
 
 ServiceNotifier::Reloading::~Reloading() { notifier_.send("READY=1"); }
 
-std::string pass_status_text(uint64_t number, const std::string& trigger,
-                             const PassReport& report) {
-  const auto plural = [](size_t n, const char* word) {
-    return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
-  };
-  const uint64_t evicted = report.totals.evicted_pages;
-  char mib[32];
-  std::snprintf(mib, sizeof mib, "%.1f MiB", static_cast<double>(evicted * kPageBytes) / (1 << 20));
-  std::string text =
-      "pass " + std::to_string(number) + " (" + trigger + "): " + plural(report.vms.size(), "VM") +
-      " indexed, " + plural(report.images.size(), "image") + " scrubbed, " +
-      (report.dry_run ? "would evict " : "evicted ") + plural(evicted, "page") + " (" + mib + ")";
-  const size_t failed = report.failures();
-  if (failed > 0) text += "; " + std::to_string(failed) + " failed";
-  return text;
-}
-
 }  // namespace singleton

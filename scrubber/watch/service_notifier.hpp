@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <string>
 
-#include "scrubber/pass/pass_report.hpp"
 
 namespace singleton {
 
@@ -73,9 +72,5 @@ class ServiceNotifier {
   bool pinged_ = false;
   Clock::time_point last_ping_{};
 };
-
-// The STATUS= line after pass `number`: "pass 12 (io): 2 VMs indexed, 3 images scrubbed,
-// evicted 1234 pages (4.8 MiB)", and "; 1 failed" when a VM or an image failed.
-std::string pass_status_text(uint64_t number, const std::string& trigger, const PassReport& report);
 
 }  // namespace singleton

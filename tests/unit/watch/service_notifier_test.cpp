@@ -9,6 +9,7 @@
 
 #include <regex>
 
+#include "scrubber/watch/pass_log_line.hpp"
 #include "tests/unit/watch/notify_socket.hpp"
 
 namespace singleton {
