@@ -84,10 +84,15 @@ std::string prometheus_label_value(const std::string& text) {
 }
 
 void ScrubMetrics::add_pass(const PassReport& report, double now_unix) {
+  // A tracked pass (placement tracker) looked at a few folios, not at the whole image: it adds
+  // to the counters and leaves the per-image gauges as the last full pass measured them.
+  const bool whole_images = report.tracker != "bpf";
   for (const ImageReport& image : report.images) {
     ImageFigures& figures = images_[image.path];
-    figures.cached_bytes = image.counts.cached_pages_after * kPageBytes;
-    figures.double_cached_bytes = image.counts.double_cached_pages * kPageBytes;
+    if (whole_images) {
+      figures.cached_bytes = image.counts.cached_pages_after * kPageBytes;
+      figures.double_cached_bytes = image.counts.double_cached_pages * kPageBytes;
+    }
     if (!report.dry_run) {
       figures.evicted_bytes_total += image.counts.evicted_pages * kPageBytes;
     }
@@ -95,6 +100,7 @@ void ScrubMetrics::add_pass(const PassReport& report, double now_unix) {
   for (const VmReport& vm : report.vms) vm_indexed_pages_[vm.name] = vm.indexed_pages;
   if (!report.dry_run) {
     evicted_bytes_total_ += report.totals.evicted_pages * kPageBytes;
+    evicted_by_tracker_[report.tracker] += report.totals.evicted_pages * kPageBytes;
     for (const SkipReasonInfo& r : kSkipReasons) {
       skipped_pages_total_[std::string(r.name)] += report.totals.skipped[r.reason];
     }
@@ -117,6 +123,8 @@ void ScrubMetrics::forget_absent(const std::set<std::string>& present_images,
   std::erase_if(vm_indexed_pages_,
                 [&](const auto& entry) { return !present_vms.contains(entry.first); });
 }
+
+void ScrubMetrics::set_tracker_state(const TrackerState& state) { tracker_ = state; }
 
 void ScrubMetrics::set_watch_state(double cpu_seconds, double cpu_budget_percent,
                                    int pressure_level, double psi_some_avg10,
@@ -176,6 +184,15 @@ std::string ScrubMetrics::prometheus_text() const {
   header(out, "singleton_evicted_bytes_total", "counter",
          "Bytes evicted from the host page cache, all images.");
   out << "singleton_evicted_bytes_total " << evicted_bytes_total_ << "\n";
+  header(out, "singleton_evicted_bytes_by_tracker_total", "counter",
+         "Bytes evicted, by the path that found them: bpf (pages the placement tracker saw QEMU "
+         "read or write), scan (full passes over the guests' RAM: start, reconciliation, or "
+         "no tracker).");
+  for (const char* tracker : {"bpf", "scan"}) {
+    const auto it = evicted_by_tracker_.find(tracker);
+    out << "singleton_evicted_bytes_by_tracker_total{tracker=\"" << tracker << "\"} "
+        << (it == evicted_by_tracker_.end() ? 0 : it->second) << "\n";
+  }
   std::string help = "Double-cached pages not evicted, by reason (";
   for (const SkipReasonInfo& r : kSkipReasons) {
     help += std::string(r.name) + ": " + std::string(r.what) + "; ";
@@ -227,6 +244,22 @@ std::string ScrubMetrics::prometheus_text() const {
     out << "singleton_memory_psi_some_avg10_ratio " << number(psi_some_avg10_ / 100) << "\n";
     header(out, "singleton_memory_available_bytes", "gauge", "MemAvailable of /proc/meminfo.");
     out << "singleton_memory_available_bytes " << mem_available_bytes_ << "\n";
+  }
+  if (tracker_) {
+    const TrackerState& t = *tracker_;
+    header(out, "singleton_tracker_placed_pages", "gauge",
+           "Image pages the BPF tracker knows a guest page for (the placement map).");
+    out << "singleton_tracker_placed_pages " << t.placed_pages << "\n";
+    header(out, "singleton_tracker_records_total", "counter",
+           "Read and write records the BPF tracker delivered.");
+    out << "singleton_tracker_records_total " << t.records << "\n";
+    header(out, "singleton_tracker_records_lost_total", "counter",
+           "Records the BPF tracker lost (ring buffer full, unreadable iovecs, no offset, too "
+           "many in flight, undecodable); the reconciliation passes cover what they held.");
+    out << "singleton_tracker_records_lost_total " << t.records_lost << "\n";
+    header(out, "singleton_tracker_dropped_placements_total", "counter",
+           "Placements dropped: the guest page no longer held the block, or its VM went away.");
+    out << "singleton_tracker_dropped_placements_total " << t.dropped_placements << "\n";
   }
   return out.str();
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -24,6 +25,14 @@ class ScrubMetrics {
                      const std::set<std::string>& present_vms);
 
   // Watch-mode figures (absent from the output of a one-shot pass when never set).
+  // The BPF tracker's state, under watch --tracker bpf (absent otherwise).
+  struct TrackerState {
+    uint64_t placed_pages = 0;
+    uint64_t records = 0;
+    uint64_t records_lost = 0;
+    uint64_t dropped_placements = 0;
+  };
+  void set_tracker_state(const TrackerState& state);
   void set_watch_state(double cpu_seconds, double cpu_budget_percent, int pressure_level,
                        double psi_some_avg10, uint64_t mem_available_bytes);
 
@@ -47,12 +56,14 @@ class ScrubMetrics {
   std::map<std::string, ImageFigures> images_;
   std::map<std::string, uint64_t> vm_indexed_pages_;
   uint64_t evicted_bytes_total_ = 0;
+  std::map<std::string, uint64_t> evicted_by_tracker_;   // "bpf", "scan"
   std::map<std::string, uint64_t> skipped_pages_total_;  // by reason
   std::map<std::string, uint64_t> passes_total_;         // by result: done, partial, failed
   double last_pass_seconds_ = 0;
   double last_pass_timestamp_ = 0;
   double snapshot_seconds_total_ = 0;
   bool watch_ = false;
+  std::optional<TrackerState> tracker_;
   double cpu_seconds_ = 0;
   double cpu_budget_percent_ = 0;
   int pressure_level_ = 0;

@@ -99,8 +99,52 @@ CacheCounts KmodPageCacheView::count(const ReadOnlyFile& file, PageRange range) 
   return counts;
 }
 
+ScanBatch KmodPageCacheView::scan_folios(const ReadOnlyFile& file, uint64_t from,
+                                          const ScanOptions& options) {
+  // First the folios without hashes (cheap), to learn where the first and the last folio of
+  // [from, end) begin and end; then only those pages, hashed.
+  const uint64_t end = std::min(options.end, file.size_pages());
+  ScanBatch out;
+  out.done = true;
+  out.next_index = end;
+  if (from >= end) return out;
+  uint64_t first = UINT64_MAX, last = 0;
+  for (uint64_t at = from; at < end;) {
+    // A folio cut at max_entries still says its extent (its order): enough here.
+    const ScanBatch batch = scan_batch(
+        file, at, false, static_cast<uint32_t>(std::min<uint64_t>(kBatchPages, end - at)));
+    for (const CachedPage& page : batch.pages) {
+      if (page.folio_first >= end) break;
+      first = std::min(first, page.folio_first);
+      last = std::max(last, page.folio_first + page.folio_pages);
+    }
+    if (batch.done || batch.next_index <= at) break;
+    at = batch.next_index;
+  }
+  if (first == UINT64_MAX) return out;
+  for (uint64_t at = first; at < last;) {
+    // At most the pages of [at, last): nothing past the last folio is hashed.
+    ScanBatch batch = scan_batch(file, at, options.hashes,
+                                 static_cast<uint32_t>(std::min<uint64_t>(kBatchPages, last - at)));
+    for (const CachedPage& page : batch.pages) {
+      if (page.folio_first >= last) break;
+      out.pages.push_back(page);
+    }
+    if (batch.done || batch.next_index <= at) break;
+    at = batch.next_index;
+  }
+  out.next_index = std::max(end, last);
+  return out;
+}
+
 ScanBatch KmodPageCacheView::scan(const ReadOnlyFile& file, uint64_t from,
                                   const ScanOptions& options) {
+  if (options.end != 0) return scan_folios(file, from, options);
+  return scan_batch(file, from, options.hashes, kBatchPages);
+}
+
+ScanBatch KmodPageCacheView::scan_batch(const ReadOnlyFile& file, uint64_t from, bool hashes,
+                                        uint32_t max_entries) {
   ScanBatch batch;
   const uint64_t size = file.size_pages();
   if (from >= size) {
@@ -108,18 +152,18 @@ ScanBatch KmodPageCacheView::scan(const ReadOnlyFile& file, uint64_t from,
     batch.done = true;
     return batch;
   }
-  std::vector<sg_pcache_page> entries(kBatchPages);
+  std::vector<sg_pcache_page> entries(max_entries);
   sg_pcache_file_pages args{};
   args.size = sizeof(args);
   args.fd = file.fd();
-  args.flags = options.hashes ? SG_PCACHE_WANT_HASH : 0;
-  args.max_entries = kBatchPages;
+  args.flags = hashes ? SG_PCACHE_WANT_HASH : 0;
+  args.max_entries = max_entries;
   args.start_index = from;
   args.entries = reinterpret_cast<uintptr_t>(entries.data());
   if (::ioctl(dev_.get(), SG_PCACHE_IOC_FILE_PAGES, &args) != 0) {
     throw_errno("singleton_pcache file pages of " + file.path());
   }
-  const uint32_t n = std::min(args.nr_entries, kBatchPages);
+  const uint32_t n = std::min(args.nr_entries, max_entries);
   uint64_t next = args.next_index;
   bool done = (args.status & SG_PCACHE_STATUS_DONE) != 0;
   // A batch never splits a folio: a folio cut by max_entries starts the next batch (one folio,

@@ -28,6 +28,11 @@ class KmodPageCacheView : public PageCacheView {
   static constexpr uint32_t kBatchPages = 16384;
 
  private:
+  // One ioctl: up to `max_entries` cached pages from `from`, never a split folio at the end.
+  ScanBatch scan_batch(const ReadOnlyFile& file, uint64_t from, bool hashes, uint32_t max_entries);
+  // scan() with options.end: the folios holding a page of [from, end), hashed only those.
+  ScanBatch scan_folios(const ReadOnlyFile& file, uint64_t from, const ScanOptions& options);
+
   UniqueFd dev_;
   std::optional<bool> have_cachestat_;
 };

@@ -59,6 +59,27 @@ bool read_resident_pages(const unsigned char* data, const std::vector<unsigned c
   return true;
 }
 
+// Hashes `pages` (cached pages of the mapping at `data`, which starts at page `window`) in
+// place. False on SIGBUS (the file was truncated under us), as read_resident_pages.
+bool hash_pages(const unsigned char* data, uint64_t window, std::vector<CachedPage>& pages) {
+  SigbusGuard guard;
+  if (sigsetjmp(guard.env, 0) != 0) {
+    guard.recover();
+    return false;
+  }
+  guard.arm();
+  for (CachedPage& page : pages) {
+    page.hash = XXH64(data + (page.index - window) * kPageBytes, kPageBytes, 0);
+    page.flags |= kPageHashed;
+  }
+  guard.disarm();
+  return true;
+}
+
+// The largest folio (2 MiB): a window aligned to it holds the head and the tails of every folio
+// that has a page in it.
+constexpr uint64_t kLargestFolioPages = 512;
+
 }  // namespace
 
 MincorePageCacheView::MincorePageCacheView() = default;
@@ -115,8 +136,58 @@ CacheCounts MincorePageCacheView::count(const ReadOnlyFile& file, PageRange rang
   return count_pages(file, range.first, range.count);
 }
 
+ScanBatch MincorePageCacheView::scan_folios(const ReadOnlyFile& file, uint64_t from,
+                                            const ScanOptions& options) {
+  ScanBatch batch;
+  const uint64_t size = file.size_pages();
+  const uint64_t end = std::min(options.end, size);
+  batch.done = true;
+  batch.next_index = end;
+  if (from >= end) return batch;
+  // Pages are only touched (a minor fault each: pagemap needs the PTE) over the aligned window;
+  // only the folios that hold a page of [from, end) are hashed.
+  const uint64_t window = from - from % kLargestFolioPages;
+  const uint64_t n =
+      std::min(size, end + (kLargestFolioPages - end % kLargestFolioPages) % kLargestFolioPages) -
+      window;
+  if (count_pages(file, window, n).cached_pages == 0) return batch;
+  FileMapping map(file.fd(), file.path().c_str(), window * kPageBytes, n * kPageBytes);
+  const std::vector<unsigned char> resident = resident_pages(file, map, n);
+  std::vector<CachedPage> pages;
+  pages.reserve(n);
+  if (!read_resident_pages(map.data(), resident, window, window, /*hashes=*/false, pages)) {
+    throw Error(ExitCode::kPartial, "scan " + file.path() + ": the file shrank during the scan");
+  }
+  const std::vector<PageFrame> all = frames_.frames(map.data(), n);
+  std::vector<PageFrame> frames;
+  frames.reserve(pages.size());
+  for (CachedPage& page : pages) {
+    frames.push_back(all[page.index - window]);
+    page.flags |= page_flags_from_frame(frames.back(), /*own_mappings=*/1);
+  }
+  assign_folio_extents(pages, frames);
+  inherit_folio_flags(pages);
+  batch.pages.reserve(pages.size());
+  for (const CachedPage& page : pages) {
+    if (page.folio_first < end && page.folio_first + page.folio_pages > from) {
+      batch.pages.push_back(page);
+      batch.next_index = std::max(batch.next_index, page.index + 1);
+    }
+  }
+  if (options.hashes && !hash_pages(map.data(), window, batch.pages)) {
+    throw Error(ExitCode::kPartial, "scan " + file.path() + ": the file shrank during the scan");
+  }
+  for (CachedPage& page : batch.pages) {
+    if (!(page.flags & kPageUptodate) && all[page.index - window].pfn != 0) {
+      page.flags &= ~kPageHashed;
+    }
+  }
+  return batch;
+}
+
 ScanBatch MincorePageCacheView::scan(const ReadOnlyFile& file, uint64_t from,
                                      const ScanOptions& options) {
+  if (options.end != 0) return scan_folios(file, from, options);
   ScanBatch batch;
   const uint64_t size = file.size_pages();
   uint64_t window = from - from % kWindowPages;

@@ -36,6 +36,8 @@ class MincorePageCacheView : public PageCacheView {
   // Counts by cachestat(2), or where the kernel lacks it by mincore() on a fresh mapping and the
   // kpageflags of the cached pages (dirty, writeback).
   CacheCounts count_pages(const ReadOnlyFile& file, uint64_t first, uint64_t count);
+  // scan() with options.end: the folios holding a page of [from, end), hashed only those.
+  ScanBatch scan_folios(const ReadOnlyFile& file, uint64_t from, const ScanOptions& options);
 
   KernelPageFrames frames_;
   std::optional<bool> have_cachestat_;

@@ -49,6 +49,11 @@ struct CachedPage {
 
 struct ScanOptions {
   bool hashes = true;  // false: indices, flags and folios only (cheaper)
+  // 0: from `from` to the end of the file, in batches. Else one bounded scan: exactly the
+  // folios that hold a page in [from, end), whole (a folio that starts before `from` or ends
+  // after `end` is returned whole), hashed only those; the batch is done. For work that follows
+  // a few known pages (the placement tracker) instead of the whole file.
+  uint64_t end = 0;
 };
 
 // One batch of a scan, pages in ascending index order. A batch never splits a folio: every

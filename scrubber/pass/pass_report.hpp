@@ -36,7 +36,23 @@ struct ImageReport {
   std::string left_alone;
 };
 
+// What a pass driven by the placement tracker did (tracker "bpf"): the work follows the pages
+// QEMU was seen to read or write, and these counts show how much.
+struct TrackerCounts {
+  uint64_t placed_pages = 0;        // image pages looked at because they were placed
+  uint64_t host_pages_hashed = 0;   // host pages hashed: the folios holding them
+  uint64_t guest_pages_hashed = 0;  // guest pages hashed at their placed addresses
+  uint64_t guest_pages_matched = 0; // of those, equal to the host page
+  uint64_t stale_placements = 0;    // dropped: the guest page no longer held the block
+  uint64_t outside_guest_ram = 0;   // dropped: the address is QEMU's own memory, not guest RAM
+  uint64_t retry_pages = 0;         // held but dirty or under writeback: looked at again later
+  uint64_t incomplete_folio_pages = 0;  // their folio holds pages not placed (yet): not hashed
+};
+
 struct PassReport {
+  // "scan": every chosen guest's RAM indexed; "bpf": only the pages the tracker placed.
+  std::string tracker = "scan";
+  TrackerCounts tracked;  // tracker "bpf" only
   std::string backend;
   std::string backend_note;  // why `auto` did not use the preferred backend ("" otherwise)
   bool dry_run = true;

@@ -52,6 +52,20 @@ std::string shorten(const std::string& path, size_t width) {
 
 boost::json::object pass_report_json(const PassReport& report) {
   boost::json::object o;
+  o["tracker"] = report.tracker;
+  if (report.tracker == "bpf") {
+    const TrackerCounts& t = report.tracked;
+    o["tracked"] = {{"placed_pages", t.placed_pages},
+                    {"host_pages_hashed", t.host_pages_hashed},
+                    {"guest_pages_hashed", t.guest_pages_hashed},
+                    {"guest_pages_matched", t.guest_pages_matched},
+                    {"stale_placements", t.stale_placements},
+                    {"outside_guest_ram", t.outside_guest_ram},
+                    {"retry_pages", t.retry_pages},
+                    {"incomplete_folio_pages", t.incomplete_folio_pages}};
+  } else {
+    o["tracked"] = nullptr;
+  }
   o["backend"] = report.backend;
   o["backend_note"] = error_json(report.backend_note);
   o["dry_run"] = report.dry_run;

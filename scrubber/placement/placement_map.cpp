@@ -72,7 +72,14 @@ std::vector<PlacedPage> PlacementMap::add(const PlacementRecord& record, FdResol
       for (uint64_t i = 0; i < whole; ++i) {
         PlacedPage p{target->id, target->path, offset / kPageBytes + i,
                      {record.pid, iov.base + i * kPageBytes, record.time_ns, record.op}};
-        pages_[{p.image, p.page}] = p.where;
+        std::vector<Placement>& where = pages_[{p.image, p.page}];
+        auto same = std::find_if(where.begin(), where.end(),
+                                 [&](const Placement& w) { return w.pid == record.pid; });
+        if (same == where.end()) {
+          where.push_back(p.where);
+        } else {
+          *same = p.where;
+        }
         placed.push_back(std::move(p));
       }
       counts_.unaligned_bytes += len % kPageBytes;  // a partial last page
@@ -86,8 +93,59 @@ std::vector<PlacedPage> PlacementMap::add(const PlacementRecord& record, FdResol
 }
 
 std::optional<Placement> PlacementMap::find(const ImageFileId& image, uint64_t page) const {
-  if (auto it = pages_.find({image, page}); it != pages_.end()) return it->second;
-  return std::nullopt;
+  const auto it = pages_.find({image, page});
+  if (it == pages_.end() || it->second.empty()) return std::nullopt;
+  return *std::max_element(
+      it->second.begin(), it->second.end(),
+      [](const Placement& a, const Placement& b) { return a.time_ns < b.time_ns; });
+}
+
+std::vector<Placement> PlacementMap::holders(const ImageFileId& image, uint64_t page) const {
+  const auto it = pages_.find({image, page});
+  return it == pages_.end() ? std::vector<Placement>{} : it->second;
+}
+
+void PlacementMap::mark_verified(const ImageFileId& image, uint64_t page, pid_t pid,
+                                 uint64_t hash) {
+  const auto it = pages_.find({image, page});
+  if (it == pages_.end()) return;
+  for (Placement& w : it->second) {
+    if (w.pid == pid) {
+      w.verified = true;
+      w.hash = hash;
+    }
+  }
+}
+
+void PlacementMap::drop(const ImageFileId& image, uint64_t page, pid_t pid) {
+  const auto it = pages_.find({image, page});
+  if (it == pages_.end()) return;
+  counts_.dropped_pages += std::erase_if(it->second, [pid](const Placement& w) { return w.pid == pid; });
+  if (it->second.empty()) pages_.erase(it);
+}
+
+size_t PlacementMap::forget(pid_t pid) {
+  size_t dropped = 0;
+  for (auto it = pages_.begin(); it != pages_.end();) {
+    dropped += std::erase_if(it->second, [pid](const Placement& w) { return w.pid == pid; });
+    it = it->second.empty() ? pages_.erase(it) : std::next(it);
+  }
+  counts_.dropped_pages += dropped;
+  return dropped;
+}
+
+std::vector<PlacedPage> PlacementMap::next_after(std::optional<PlacementKey>& cursor,
+                                                 size_t n) const {
+  std::vector<PlacedPage> out;
+  if (pages_.empty() || n == 0) return out;
+  auto it = cursor ? pages_.upper_bound(*cursor) : pages_.begin();
+  for (size_t seen = 0; seen < pages_.size() && out.size() < n; ++seen) {
+    if (it == pages_.end()) it = pages_.begin();
+    for (const Placement& w : it->second) out.push_back({it->first.image, "", it->first.page, w});
+    cursor = it->first;
+    ++it;
+  }
+  return out;
 }
 
 }  // namespace singleton

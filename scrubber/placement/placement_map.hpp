@@ -53,6 +53,11 @@ struct Placement {
   uint64_t addr = 0;      // the QEMU virtual address of the 4 KiB guest page
   uint64_t time_ns = 0;   // when (the record's CLOCK_MONOTONIC)
   PlacementOp op = PlacementOp::kRead;
+  // Set when the guest page was read: its XXH64 then (found equal to the host page, or, where
+  // the host did not cache the block, as QEMU had just read or written it), so a later look
+  // can tell whether the guest still holds the block without a host copy to compare with.
+  bool verified = false;
+  uint64_t hash = 0;
 };
 
 struct PlacedPage {
@@ -68,20 +73,43 @@ struct PlacementCounts {
   uint64_t unaligned_bytes = 0; // bytes done in a record whose offset or buffer is not aligned
   uint64_t truncated_bytes = 0; // bytes done beyond the iovecs a truncated record kept
   uint64_t unresolved_records = 0;  // the fd no longer names the file the record read
+  uint64_t dropped_pages = 0;   // placements dropped: the guest page no longer held the block,
+                                // or the VM went away
+};
+
+// Where a page of an image is, for walking the map.
+struct PlacementKey {
+  ImageFileId image;
+  uint64_t page = 0;
+  auto operator<=>(const PlacementKey&) const = default;
 };
 
 class PlacementMap {
  public:
-  // Places the record's pages (the latest placement of a page wins) and returns them. Only the
-  // bytes done count: a short read places the pages it filled, whole 4 KiB pages only.
+  // Places the record's pages (per VM, the latest placement of a page wins; several VMs may
+  // hold the same page of a shared image) and returns them. Only the bytes done count: a short
+  // read places the pages it filled, whole 4 KiB pages only.
   std::vector<PlacedPage> add(const PlacementRecord& record, FdResolver& files);
 
+  // The latest placement of the page, whichever VM.
   std::optional<Placement> find(const ImageFileId& image, uint64_t page) const;
-  size_t size() const { return pages_.size(); }
+  // Every VM's placement of the page (none: empty).
+  std::vector<Placement> holders(const ImageFileId& image, uint64_t page) const;
+  // The guest page of `pid` was read and equals the image page (hash) / no longer does.
+  void mark_verified(const ImageFileId& image, uint64_t page, pid_t pid, uint64_t hash);
+  void drop(const ImageFileId& image, uint64_t page, pid_t pid);
+  // Drops every placement of `pid` (its VM is gone); returns how many.
+  size_t forget(pid_t pid);
+  // Up to `n` placed pages after `cursor` (from the start when it is nullopt), in key order,
+  // wrapping around once; `cursor` is left at the last one returned. For re-verifying tracked
+  // pages a few at a time.
+  std::vector<PlacedPage> next_after(std::optional<PlacementKey>& cursor, size_t n) const;
+
+  size_t size() const { return pages_.size(); }  // distinct image pages placed
   const PlacementCounts& counts() const { return counts_; }
 
  private:
-  std::map<std::pair<ImageFileId, uint64_t>, Placement> pages_;
+  std::map<PlacementKey, std::vector<Placement>> pages_;
   PlacementCounts counts_;
 };
 

@@ -147,6 +147,17 @@ size_t PlacementTracer::poll(int timeout_ms,
   return delivered_;
 }
 
+size_t PlacementTracer::consume(const std::function<void(const PlacementRecord&)>& sink) {
+  sink_ = &sink;
+  delivered_ = 0;
+  const int n = ring_buffer__consume(ring_);
+  sink_ = nullptr;
+  if (n < 0 && n != -EINTR) throw SystemError("read the BPF ring buffer", -n);
+  return delivered_;
+}
+
+int PlacementTracer::fd() const { return ring_buffer__epoll_fd(ring_); }
+
 PlacementDrops PlacementTracer::drops() const {
   PlacementDrops d;
   d.undecodable = undecodable_;

@@ -82,6 +82,10 @@ class PlacementTracer {
 
   // Waits up to timeout_ms for records and hands each to `sink`, in order. Returns how many.
   size_t poll(int timeout_ms, const std::function<void(const PlacementRecord&)>& sink);
+  // Hands every record waiting now to `sink`, without waiting. Returns how many.
+  size_t consume(const std::function<void(const PlacementRecord&)>& sink);
+  // An epoll fd, readable when records wait: for a caller's own poll() loop.
+  int fd() const;
 
   PlacementDrops drops() const;
 

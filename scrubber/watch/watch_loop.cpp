@@ -10,6 +10,7 @@
 
 #include "scrubber/metrics/metrics_http_server.hpp"
 #include "scrubber/metrics/textfile.hpp"
+#include "scrubber/pagecache/readahead_window.hpp"
 #include "scrubber/pass/pass_lock.hpp"
 #include "scrubber/pass/pass_report_output.hpp"
 #include "scrubber/pass/vm_selection.hpp"
@@ -28,6 +29,10 @@ namespace {
 // Thrown from the batch callbacks of a step when SIGTERM/SIGINT is pending: unwinds the step
 // between two batches (after an eviction, never inside one).
 struct WatchStopRequested {};
+
+// Cache growth of an image the BPF tracker need not explain beyond the readahead it accounts
+// for (4 MiB).
+constexpr uint64_t kUntrackedSlackPages = 1024;
 
 // Seconds of wall time whose CPU credit a quiet loop can save up: a guest's first read after a
 // quiet spell is indexed at once instead of waiting for the budget to refill.
@@ -105,8 +110,33 @@ void WatchLoop::apply_options(const WatchOptions& options, bool first) {
   if (listen_changed && !options.metrics_listen.empty()) {
     server = std::make_unique<MetricsHttpServer>(options.metrics_listen);
   }
+  // The BPF tracker: --once is one full pass and needs none; bpf that cannot load is an error
+  // (exit 3 at start; on a reload the running configuration stays), auto falls back to scan.
+  const bool tracker_changed = first || options.tracker != options_.tracker ||
+                               options.kernel_btf != options_.kernel_btf;
+  std::unique_ptr<PlacementTracking> tracking;
+  std::string tracker_note;
+  if (tracker_changed && !options.once && options.tracker != TrackerChoice::kScan) {
+    try {
+      tracking = std::make_unique<PlacementTracking>(options.kernel_btf);
+    } catch (const TracerUnavailable& e) {
+      if (options.tracker == TrackerChoice::kBpf) throw;
+      tracker_note = std::string(e.what()) + "; using --tracker scan (the guests' RAM is indexed "
+                     "after they read)";
+    }
+  }
   // Nothing above threw: the new options take effect as a whole.
   options_ = options;
+  if (tracker_changed) {
+    tracking_ = std::move(tracking);
+    if (tracking_) {
+      tracking_->set_vms(vm_list_, images_);
+      tracker_said_.clear();
+    } else if (!tracker_note.empty() && tracker_note != tracker_said_) {
+      say(0, tracker_note);  // once, and again only when the reason changes
+      tracker_said_ = tracker_note;
+    }
+  }
   if (view) view_ = std::move(view);
   if (audit_changed) audit_ = std::move(audit);
   view_->set_audit(audit_.get());  // the current audit, on a new view too
@@ -177,10 +207,18 @@ void WatchLoop::set_vms(std::vector<Vm> found) {
     paths.insert(image.path);
     auto it = old_images.find(image.path);
     if (it != old_images.end()) image_state_[i] = it->second;
+    if (image.file) image_state_[i].readahead_pages = readahead_window_pages(image.file->device());
     if (!image.file) say(0, image.path + ": " + image.error);
   }
   for (const Vm& vm : vm_list_) names.insert(vm.name);
   metrics_.forget_absent(paths, names);
+  if (tracking_) {
+    try {
+      tracking_->set_vms(vm_list_, images_);
+    } catch (const Error& e) {
+      say(0, std::string("tracker: ") + e.what());
+    }
+  }
 }
 
 void WatchLoop::look_at_triggers() {
@@ -192,7 +230,9 @@ void WatchLoop::look_at_triggers() {
     }
     if (tracked.reads) tracked.read_since_snapshot += guest_read_bytes(*tracked.reads, *reads);
     tracked.reads = reads;
-    if (tracked.read_since_snapshot >= kGuestReadTriggerBytes && !tracked.needs_snapshot) {
+    // Under the BPF tracker a read is followed block by block; no re-index for it.
+    if (!tracking_ && tracked.read_since_snapshot >= kGuestReadTriggerBytes &&
+        !tracked.needs_snapshot) {
       tracked.needs_snapshot = true;
       say(2, "trigger: " + tracked.vm.name + " read " +
                  std::to_string(tracked.read_since_snapshot) + " bytes");
@@ -207,6 +247,26 @@ void WatchLoop::look_at_triggers() {
     } catch (const Error& e) {
       say(0, image.path + ": " + e.what());
       continue;
+    }
+    if (tracking_) {
+      // Growth the tracker explains (pages it placed on this image, as much again of host
+      // readahead, and up to two readahead windows ahead of a sequential reader) is being
+      // handled by placed passes; more than that is I/O it cannot see (io_uring, linux-aio,
+      // another process reading the image): the VMs on it are indexed in full.
+      const uint64_t placed = tracking_->take_placed_on(i);
+      const uint64_t grown = state.cached_now > state.cached_at_last_look
+                                 ? state.cached_now - state.cached_at_last_look
+                                 : 0;
+      if (grown <= 2 * placed + 2 * state.readahead_pages + kUntrackedSlackPages) {
+        state.cached_at_last_look = state.cached_now;
+        continue;
+      }
+      if (untracked_said_.insert(image.path).second) {
+        say(1, "tracker: " + image.path + " cache grew by " + std::to_string(grown) +
+                   " pages, the tracker placed " + std::to_string(placed) +
+                   " (I/O that bypasses pread/preadv: io_uring, linux-aio, or another process); "
+                   "indexing its VMs' RAM for it");
+      }
     }
     if (state.cached_now > state.cached_at_last_look) {
       if (!state.changed) {
@@ -318,6 +378,11 @@ bool WatchLoop::run_step(const StepChoice& choice, bool blocking_lock, int* exit
 }
 
 std::string WatchLoop::watch_metrics_text() {
+  if (tracking_) {
+    metrics_.set_tracker_state({tracking_->map().size(), tracking_->counts().records,
+                                tracking_->drops().total(),
+                                tracking_->map().counts().dropped_pages});
+  }
   metrics_.set_watch_state(process_cpu_seconds(), budget_.fraction() * 100,
                            static_cast<int>(pressure_.level), pressure_.psi_some_avg10,
                            pressure_.mem_available_bytes);
@@ -336,6 +401,106 @@ void WatchLoop::publish_metrics() {
   }
 }
 
+bool WatchLoop::run_placed_step() {
+  std::optional<PassLock> lock;
+  try {
+    lock.emplace();
+  } catch (const Error& e) {
+    if (!lock_busy_said_) say(1, std::string("waiting: ") + e.what());
+    lock_busy_said_ = true;
+    return false;
+  }
+  lock_busy_said_ = false;
+  PassOptions pass;
+  pass.evict = true;
+  pass.shared_policy = options_.shared_policy;
+  pass.max_evict_pages = options_.max_evict_pages;
+  pass.exited_guest_is_failure = false;
+  pass.on_progress = [this](const PassProgress&) {
+    check_stop();
+    notifier_.watchdog();
+  };
+  const PassReport report = tracking_->scrub(*view_, images_, vm_list_, pass);
+  ++passes_;
+  metrics_.add_pass(report, unix_now());
+  TrackerWindow& w = tracker_window_;
+  ++w.placed_passes;
+  w.placed_pages += report.tracked.placed_pages;
+  w.evicted_pages += report.totals.evicted_pages;
+  w.host_pages_hashed += report.tracked.host_pages_hashed;
+  w.guest_pages_hashed += report.tracked.guest_pages_hashed;
+  w.stale += report.tracked.stale_placements + report.tracked.outside_guest_ram;
+  // Many a second under steady I/O: one line each at -v 2, a summary a minute at -v 1.
+  say(2, pass_log_line(passes_, "placed", report));
+  if (options_.json) {
+    std::cout << boost::json::serialize(pass_report_json(report)) << std::endl;
+  }
+  for (const ImageReport& image : report.images) {
+    if (!image.error.empty()) say(0, image.path + ": " + image.error);
+  }
+  placed_unpublished_ = true;
+  return true;
+}
+
+void WatchLoop::tracker_summary(bool force) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!tracking_ || (!force && now - tracker_summary_at_ < std::chrono::seconds(60))) return;
+  tracker_summary_at_ = now;
+  TrackerWindow& w = tracker_window_;
+  const PlacementDrops drops = tracking_->drops();
+  const uint64_t drops_total = drops.total();
+  if (w.placed_passes == 0 && !force) return;
+  char mib[32];
+  std::snprintf(mib, sizeof mib, "%.1f MiB", static_cast<double>(w.evicted_pages * kPageBytes) / (1 << 20));
+  say(1, "tracker bpf: " + std::to_string(w.placed_passes) + " placed passes over " +
+             std::to_string(w.placed_pages) + " pages since the last summary: evicted " + mib +
+             ", hashed " + std::to_string(w.host_pages_hashed) + " host and " +
+             std::to_string(w.guest_pages_hashed) + " guest pages, dropped " +
+             std::to_string(w.stale) + " stale placements; map " +
+             std::to_string(tracking_->map().size()) + " pages; records dropped in the kernel " +
+             std::to_string(drops_total));
+  w = TrackerWindow{};
+}
+
+void WatchLoop::tick(std::chrono::steady_clock::time_point now) {
+  if (seconds_between(last_pressure_, now) >= 1) {
+    last_pressure_ = now;
+    const PressureLevel before = pressure_.level;
+    pressure_ = read_memory_pressure();
+    budget_.set_fraction(budget_fraction(options_, pressure_.level));
+    if (pressure_.level != before) {
+      say(1, std::string("memory pressure ") + to_string(pressure_.level) +
+                 ": cpu budget now " + std::to_string(budget_.fraction() * 100) + "%");
+    }
+  }
+  if (rediscover_now_ ||
+      seconds_between(last_discovery_, now) >= options_.discover_interval_seconds) {
+    rediscover();
+  }
+  look_at_triggers();
+  if (placed_unpublished_) {  // the --prometheus file, at most once a tick
+    placed_unpublished_ = false;
+    publish_metrics();
+  }
+  if (tracking_) {
+    // Placements re-read round robin: the whole map once per reconcile interval.
+    const double ticks = options_.reconcile_interval_seconds / options_.interval_seconds;
+    const size_t n = static_cast<size_t>(static_cast<double>(tracking_->map().size()) / ticks) + 1;
+    if (tracking_->map().size() > 0) tracking_->reverify(n);
+    tracker_summary(false);
+  }
+  const double sweep_every = response_to(pressure_.level).sweep_seconds;
+  const bool sweep = sweep_every > 0 && seconds_between(last_sweep_, now) >= sweep_every;
+  // Under the tracker, one full pass every --reconcile-interval catches what it missed.
+  const bool reconcile =
+      tracking_ && seconds_between(last_sweep_, now) >= options_.reconcile_interval_seconds;
+  if (!budget_.allows_work()) return;
+  StepChoice choice = choose_step(sweep || reconcile);
+  if (choice.images.empty()) return;
+  if (reconcile && !sweep) choice.trigger = "reconcile";
+  if (run_step(choice, false, nullptr) && (sweep || reconcile)) last_sweep_ = now;
+}
+
 int WatchLoop::run() {
   WatchSignals signals;
   {
@@ -346,8 +511,9 @@ int WatchLoop::run() {
     }
     char budget[64];
     std::snprintf(budget, sizeof budget, "%.3g%%", options_.cpu_budget_percent);
-    say(1, "watching " + what + " (backend " + view_->name() + ", cpu budget " + budget +
-               ", config " + (options_.config_path.empty() ? "none" : options_.config_path) +
+    say(1, "watching " + what + " (backend " + view_->name() + ", tracker " +
+               (tracking_ ? "bpf" : "scan") + ", cpu budget " + budget + ", config " +
+               (options_.config_path.empty() ? "none" : options_.config_path) +
                (server_ ? ", metrics on 127.0.0.1 port " + std::to_string(server_->port()) : "") +
                ")");
   }
@@ -358,18 +524,35 @@ int WatchLoop::run() {
   // STOPPING=1 when run() returns, whichever way.
   const ServiceNotifier::Running running = notifier_.running("no pass yet");
   auto last_tick = std::chrono::steady_clock::now();
+  auto last_account = last_tick;
   double last_cpu = process_cpu_seconds();
   last_sweep_ = last_tick;
+  tracker_summary_at_ = last_tick;
+  // A placed pass that could not run (budget spent, lock busy) is tried again this much later,
+  // not in a busy loop.
+  constexpr auto kPlacedBackoff = std::chrono::milliseconds(50);
+  auto placed_not_before = last_tick;
   try {
     for (;;) {
-      notifier_.watchdog();  // once a tick: at most --interval (60 s) plus one tick's work apart
-      // Scrapes are answered by the server's own threads, from the text published here once a
-      // tick: a client, however slow, never holds this loop.
-      if (server_) server_->publish(watch_metrics_text());
-      pollfd signal_fd{signals.fd(), POLLIN, 0};
-      ::poll(&signal_fd, 1, static_cast<int>(options_.interval_seconds * 1000));
+      // Until the next tick, or until the placed pages are due (--merge-delay after the first).
+      auto wake = last_tick + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                  std::chrono::duration<double>(options_.interval_seconds));
+      if (tracking_ && tracking_->has_pending()) {
+        const auto due = std::max(
+            placed_not_before,
+            tracking_->pending_since() +
+                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double>(options_.merge_delay_seconds)));
+        wake = std::min(wake, due);
+      }
+      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+          wake - std::chrono::steady_clock::now());
+      pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {tracking_ ? tracking_->fd() : -1, POLLIN, 0}};
+      // Rounded up: a wait of 0.4 ms must not spin.
+      ::poll(fds, tracking_ ? 2 : 1, wait.count() < 0 ? 0 : static_cast<int>(wait.count()) + 1);
       const WatchSignals::Received received = signals.take();
       if (received.stop_signal != 0) {
+        tracker_summary(true);
         say(1, std::string("stopping on ") + ::sigabbrev_np(received.stop_signal) + " after " +
                    std::to_string(passes_) + " passes");
         return 0;
@@ -387,31 +570,28 @@ int WatchLoop::run() {
 
       const auto now = std::chrono::steady_clock::now();
       const double cpu = process_cpu_seconds();
-      budget_.account(seconds_between(last_tick, now), cpu - last_cpu);
-      last_tick = now;
+      budget_.account(seconds_between(last_account, now), cpu - last_cpu);
+      last_account = now;
       last_cpu = cpu;
       try {
-        if (seconds_between(last_pressure_, now) >= 1) {
-          last_pressure_ = now;
-          const PressureLevel before = pressure_.level;
-          pressure_ = read_memory_pressure();
-          budget_.set_fraction(budget_fraction(options_, pressure_.level));
-          if (pressure_.level != before) {
-            say(1, std::string("memory pressure ") + to_string(pressure_.level) +
-                       ": cpu budget now " + std::to_string(budget_.fraction() * 100) + "%");
+        if (tracking_) {
+          tracking_->drain();
+          tracking_->requeue_due_retries(now);
+          const auto merge = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+              std::chrono::duration<double>(options_.merge_delay_seconds));
+          if (tracking_->has_pending() && now >= tracking_->pending_since() + merge &&
+              now >= placed_not_before) {
+            if (!budget_.allows_work() || !run_placed_step()) placed_not_before = now + kPlacedBackoff;
           }
         }
-        if (rediscover_now_ ||
-            seconds_between(last_discovery_, now) >= options_.discover_interval_seconds) {
-          rediscover();
+        if (now - last_tick >= std::chrono::duration<double>(options_.interval_seconds)) {
+          last_tick = now;
+          notifier_.watchdog();  // once a tick: at most --interval (60 s) plus one tick's work
+          // Scrapes are answered by the server's own threads, from the text published here
+          // once a tick: a client, however slow, never holds this loop.
+          if (server_) server_->publish(watch_metrics_text());
+          tick(now);
         }
-        look_at_triggers();
-        const double sweep_every = response_to(pressure_.level).sweep_seconds;
-        const bool sweep = sweep_every > 0 && seconds_between(last_sweep_, now) >= sweep_every;
-        if (!budget_.allows_work()) continue;
-        const StepChoice choice = choose_step(sweep);
-        if (choice.images.empty()) continue;
-        if (run_step(choice, false, nullptr) && sweep) last_sweep_ = now;
       } catch (const Error& e) {
         // One failed tick (discovery, a view error) is said and the loop goes on.
         say(0, e.what());

@@ -7,6 +7,11 @@
 // start only while the CPU budget (a token bucket at --cpu-budget) has credit, so re-indexing a
 // busy guest happens at most as often as the budget pays for. Under memory pressure the budget
 // is raised and every image is swept periodically; without pressure the loop only follows I/O.
+//
+// With the BPF tracker (--tracker bpf, or auto where it loads) the guests' RAM is indexed only
+// at start, for a VM found later, where an image's cache grew by more than the tracker saw, and
+// every --reconcile-interval; in between, the blocks QEMU reads (pread/preadv seen by the
+// tracer) are looked at within --merge-delay, and only they (placed passes).
 #pragma once
 
 #include <chrono>
@@ -26,6 +31,7 @@
 #include "scrubber/watch/cpu_budget.hpp"
 #include "scrubber/watch/guest_io_counter.hpp"
 #include "scrubber/watch/memory_pressure.hpp"
+#include "scrubber/watch/placement_tracking.hpp"
 #include "scrubber/watch/service_notifier.hpp"
 #include "scrubber/watch/watch_options.hpp"
 #include "snapshot/memory/ksm_hash_cache.hpp"
@@ -62,6 +68,7 @@ class WatchLoop {
     uint64_t cached_now = 0;
     uint64_t cached_at_last_look = 0;  // after the last pass over it
     bool changed = true;               // its cache grew since the last pass over it
+    uint64_t readahead_pages = 32;     // its device's readahead window
   };
   struct StepChoice {
     std::vector<size_t> vms;     // to snapshot
@@ -76,6 +83,12 @@ class WatchLoop {
   StepChoice choose_step(bool sweep) const;
   // Returns false when the pass lock is held by another singleton.
   bool run_step(const StepChoice& choice, bool blocking_lock, int* exit_code);
+  // A placed pass over what the tracker queued; false when the pass lock is busy.
+  bool run_placed_step();
+  // One line at -v 1 every minute with what the tracker did (placed passes log at -v 2).
+  void tracker_summary(bool force);
+  // The one tick of triggers, discovery and a possible full pass.
+  void tick(std::chrono::steady_clock::time_point now);
   // After a pass: to the /metrics server and the --prometheus file.
   void publish_metrics();
   // The metrics with the watcher's own state (CPU, budget, pressure) as of now.
@@ -106,6 +119,20 @@ class WatchLoop {
   std::chrono::steady_clock::time_point last_pressure_{};
   // systemd (singleton-watch.service): READY, STATUS, WATCHDOG, RELOADING, STOPPING.
   ServiceNotifier notifier_;
+  // The BPF tracker, when in use; else the loop runs on the scan triggers alone.
+  std::unique_ptr<PlacementTracking> tracking_;
+  std::string tracker_said_;  // the last fallback reason said (said once)
+  std::set<std::string> untracked_said_;  // images whose untracked growth was said
+  struct TrackerWindow {
+    uint64_t placed_passes = 0;
+    uint64_t placed_pages = 0;
+    uint64_t evicted_pages = 0;
+    uint64_t host_pages_hashed = 0;
+    uint64_t guest_pages_hashed = 0;
+    uint64_t stale = 0;
+  } tracker_window_;
+  std::chrono::steady_clock::time_point tracker_summary_at_{};
+  bool placed_unpublished_ = false;  // placed passes since the metrics were last published
 };
 
 }  // namespace singleton

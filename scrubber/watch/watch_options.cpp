@@ -32,6 +32,7 @@ struct RawValues {
   std::string config;
   std::string backend = "auto";
   std::string shared = "all";
+  std::string tracker = "auto";
   uint64_t max_evict_mib = 0;
 };
 
@@ -84,6 +85,23 @@ WatchCommandLine parse_watch_command_line(const std::vector<std::string>& args) 
       real_option("discover-interval", &o.discover_interval_seconds, {0.1, 3600, "s"})
           ->default_value("5"),
       "seconds between looks for VMs started or stopped (0.1 to 3600)")(
+      "tracker",
+      po::value(&raw.tracker)
+          ->default_value("auto")
+          ->notifier(
+              checked<std::string>([](const std::string& v) { tracker_choice_from_string(v); })),
+      "how guest reads are learnt: bpf (QEMU's pread/preadv seen by a BPF program: only the "
+      "blocks read are hashed), scan (the guest's whole RAM re-indexed after it read), auto "
+      "(bpf when it loads, else scan)")(
+      "kernel-btf", po::value(&o.kernel_btf)->default_value("/sys/kernel/btf/vmlinux"),
+      "the kernel's BTF, for the BPF tracker")(
+      "merge-delay",
+      real_option("merge-delay", &o.merge_delay_seconds, {0, 10, "s"})->default_value("0.01"),
+      "bpf tracker: seconds placed blocks are gathered before they are looked at (0 to 10)")(
+      "reconcile-interval",
+      real_option("reconcile-interval", &o.reconcile_interval_seconds, {10, 86400, "s"})
+          ->default_value("300"),
+      "bpf tracker: seconds between full passes that catch what tracking missed (10 to 86400)")(
       "prometheus", po::value(&o.prometheus_path),
       "write metrics in the node_exporter textfile format to FILE after each pass (atomically)")(
       "metrics-listen",
@@ -128,6 +146,7 @@ WatchCommandLine parse_watch_command_line(const std::vector<std::string>& args) 
   o.config_path = config_path;
   o.backend = backend_choice_from_string(raw.backend);
   o.shared_policy = shared_policy_from_string(raw.shared);
+  o.tracker = tracker_choice_from_string(raw.tracker);
   if (values.count("max-evict")) o.max_evict_pages = raw.max_evict_mib * (1 << 20) / kPageBytes;
   if (values.count("quiet") && values.count("verbose")) {
     throw Error(ExitCode::kUsage, "--quiet and --verbose cannot be combined");

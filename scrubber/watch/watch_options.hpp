@@ -9,6 +9,7 @@
 #include "scrubber/config/vm_selection_options.hpp"
 #include "scrubber/pagecache/page_cache_view.hpp"
 #include "scrubber/pass/scrub_policy.hpp"
+#include "scrubber/watch/placement_tracking.hpp"
 
 namespace singleton {
 
@@ -27,6 +28,10 @@ struct WatchOptions {
   bool once = false;                      // one full pass, then exit (cron, timers)
   bool json = false;                      // also each pass's report as one JSON line on stdout
   std::string config_path;                // the file read ("" when none)
+  TrackerChoice tracker = TrackerChoice::kAuto;  // --tracker auto|bpf|scan
+  std::string kernel_btf = "/sys/kernel/btf/vmlinux";  // --kernel-btf: for the BPF tracker
+  double merge_delay_seconds = 0.01;      // --merge-delay: placed pages gathered before a pass
+  double reconcile_interval_seconds = 300;  // --reconcile-interval: full passes under bpf
 };
 
 struct WatchCommandLine {

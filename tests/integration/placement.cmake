@@ -1,6 +1,7 @@
 # `singleton trace` against a real guest (guest kit): where QEMU put each image block it read.
 add_executable(placement_integration_tests
   ${CMAKE_CURRENT_LIST_DIR}/placement/trace_guest_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/placement/watch_tracker_test.cpp
 )
 target_compile_definitions(placement_integration_tests PRIVATE
   SINGLETON_BIN="$<TARGET_FILE:singleton>")

@@ -154,6 +154,34 @@ int main(int argc, char** argv) {
             "it should take uptodate from the folio's head frame\n");
     }
 
+    // Bounded scans (ScanOptions::end, the placement tracker's): both backends return exactly
+    // the folios of the full scan that hold a page of [from, end), with the same hashes.
+    for (const auto [from, end] : {std::pair<uint64_t, uint64_t>{0, 1}, {100, 101},
+                                   {255, 300}, {429, 430}, {1999, 2003}, {2900, 3000}}) {
+      std::vector<uint64_t> want;
+      for (const CachedPage& p : k) {
+        if (p.folio_first < end && p.folio_first + p.folio_pages > from) want.push_back(p.index);
+      }
+      for (PageCacheView* view : {kmod.get(), mincore.get()}) {
+        const singleton::ScanBatch batch = view->scan(file, from, {.hashes = true, .end = end});
+        std::vector<uint64_t> got;
+        for (const CachedPage& p : batch.pages) {
+          got.push_back(p.index);
+          const auto full = std::find_if(k.begin(), k.end(),
+                                         [&](const CachedPage& q) { return q.index == p.index; });
+          if (full != k.end() && (p.flags & full->flags & singleton::kPageHashed) &&
+              p.hash != full->hash)
+            fail("%s bounded scan [%llu, %llu): page %llu hash differs from the full scan",
+                 view->name().c_str(), (unsigned long long)from, (unsigned long long)end,
+                 (unsigned long long)p.index);
+        }
+        if (got != want || !batch.done)
+          fail("%s bounded scan [%llu, %llu): %zu pages, the full scan's folios hold %zu",
+               view->name().c_str(), (unsigned long long)from, (unsigned long long)end,
+               got.size(), want.size());
+      }
+    }
+
     // Evict the first half of the folios through kmod, the rest through mincore; each time the
     // other backend must see the evicted pages gone (dirty ones stay).
     std::vector<singleton::PageRange> first_half, second_half;

@@ -4,6 +4,7 @@ add_executable(scrubber_unit_tests
   ${CMAKE_CURRENT_LIST_DIR}/scrubber/mincore_page_cache_view_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/scrubber/page_cache_view_factory_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/scrubber/pass_lock_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/scrubber/placed_pass_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/scrubber/scrub_images_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/scrubber/scrub_policy_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/scrubber/sigbus_guard_test.cpp

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "tests/integration/eviction_evidence.hpp"
+#include "tests/integration/http_get.hpp"
 #include "tests/unit/cli_run.hpp"
 #include "tests/integration/watch/watch_process.hpp"
 #include "tests/vm/fixtures.hpp"
@@ -30,6 +31,7 @@ using guestkit::drop_from_host_cache;
 using guestkit::kit_problem;
 using guestkit::host_read_pages;
 using testing::WatchProcess;
+using testing::http_get;
 using namespace std::chrono_literals;
 
 constexpr uint64_t kMiB = 1 << 20;
@@ -41,24 +43,6 @@ bool lock_held(const std::string& path) {
   const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
   ::close(fd);  // releases it if we took it
   return held;
-}
-
-std::string http_get(int port, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
-    const std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
-    ::send(fd, request.data(), request.size(), 0);
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) response.append(buf, n);
-  }
-  ::close(fd);
-  return response;
 }
 
 class WatchGuestTest : public ::testing::Test {

@@ -20,7 +20,9 @@ namespace singleton::testing {
 
 class WatchProcess {
  public:
-  WatchProcess(const std::vector<std::string>& args, const std::string& log_path)
+  // `stdout_path`: where its stdout goes (--json reports); "" for /dev/null.
+  WatchProcess(const std::vector<std::string>& args, const std::string& log_path,
+               const std::string& stdout_path = "")
       : log_path_(log_path) {
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork");
@@ -29,7 +31,11 @@ class WatchProcess {
       ::dup2(fd, 2);
       const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
       ::dup2(null, 0);
-      ::dup2(null, 1);
+      if (stdout_path.empty()) {
+        ::dup2(null, 1);
+      } else {
+        ::dup2(::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), 1);
+      }
       std::vector<char*> argv;
       std::string bin = SINGLETON_BIN;
       argv.push_back(bin.data());

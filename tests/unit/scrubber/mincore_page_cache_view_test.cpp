@@ -80,6 +80,39 @@ TEST_F(MincoreViewTest, HashesAreXxh64OfThePageContent) {
   ::close(fd);
 }
 
+// ScanOptions::end (the placement tracker's scans): exactly the folios holding a page of
+// [from, end), whole, hashed; nothing outside them, and no page added to the cache.
+TEST_F(MincoreViewTest, ABoundedScanReturnsExactlyTheFoliosOfItsRangeHashed) {
+  TempFile temp(8 * kMiB);
+  temp.read_all();
+  ReadOnlyFile file(temp.path());
+  const auto all = scan_all(view_, file, false);
+  ASSERT_EQ(all.size(), 8 * kMiB / kPageBytes);
+  const uint64_t before = cached(file);
+  const int fd = ::open(temp.path().c_str(), O_RDONLY);
+  for (const auto [from, end] : {std::pair<uint64_t, uint64_t>{100, 101}, {511, 513}, {0, 1},
+                                 {1000, 1300}, {2047, 2048}}) {
+    const ScanBatch batch = view_.scan(file, from, ScanOptions{.hashes = true, .end = end});
+    EXPECT_TRUE(batch.done);
+    std::set<uint64_t> want;
+    for (const CachedPage& p : all) {
+      if (p.folio_first < end && p.folio_first + p.folio_pages > from) want.insert(p.index);
+    }
+    std::set<uint64_t> got;
+    for (const CachedPage& p : batch.pages) {
+      got.insert(p.index);
+      ASSERT_TRUE(p.flags & kPageHashed) << "page " << p.index;
+      char buf[kPageBytes];
+      ASSERT_EQ(::pread(fd, buf, kPageBytes, static_cast<off_t>(p.index * kPageBytes)),
+                static_cast<ssize_t>(kPageBytes));
+      EXPECT_EQ(p.hash, XXH64(buf, kPageBytes, 0)) << "page " << p.index;
+    }
+    EXPECT_EQ(got, want) << "range [" << from << ", " << end << ")";
+  }
+  ::close(fd);
+  EXPECT_EQ(cached(file), before);
+}
+
 TEST_F(MincoreViewTest, FolioExtentsAreAlignedPowersOfTwoCoveringTheirPages) {
   TempFile temp(64 * kMiB);
   temp.read_all();

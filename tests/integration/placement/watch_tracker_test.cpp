@@ -1,0 +1,282 @@
+// `singleton watch --tracker bpf` against real guests (guest kit) and the real BPF tracer on
+// this host's kernel: a guest reads a file; the watch evicts the file's image blocks from placed
+// passes (only those blocks hashed), never a host-only page; the guest drops its caches and
+// overwrites its RAM: the placements are dropped, and nothing the guest no longer holds is
+// evicted after. On a raw image and on a qcow2 overlay whose data sits in the backing file
+// (records land on the backing file's fd). Without BPF (a bogus BTF path): `auto` falls back to
+// the scan tracker and says why, `bpf` is exit 3.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "tests/integration/eviction_evidence.hpp"
+#include "tests/integration/http_get.hpp"
+#include "tests/integration/watch/watch_process.hpp"
+#include "tests/vm/fixtures.hpp"
+#include "tests/vm/guest.hpp"
+
+namespace singleton {
+namespace {
+
+using guestkit::Guest;
+using guestkit::GuestOptions;
+using guestkit::ScratchDir;
+using testing::WatchProcess;
+using namespace std::chrono_literals;
+
+constexpr uint64_t kMiB = 1 << 20;
+
+// What the watch's --json reports say, summed by tracker.
+struct PassTotals {
+  size_t bpf_passes = 0, scan_passes = 0;
+  uint64_t bpf_evicted = 0, scan_evicted = 0;
+  uint64_t host_hashed = 0, guest_hashed = 0;
+};
+
+PassTotals read_passes(const std::string& path) {
+  PassTotals t;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] != '{') continue;
+    const auto o = boost::json::parse(line).as_object();
+    const uint64_t evicted = o.at("totals").at("evicted_pages").to_number<uint64_t>();
+    if (o.at("tracker").as_string() == "bpf") {
+      ++t.bpf_passes;
+      t.bpf_evicted += evicted;
+      t.host_hashed += o.at("tracked").at("host_pages_hashed").to_number<uint64_t>();
+      t.guest_hashed += o.at("tracked").at("guest_pages_hashed").to_number<uint64_t>();
+    } else {
+      ++t.scan_passes;
+      t.scan_evicted += evicted;
+    }
+  }
+  return t;
+}
+
+// A sample of the watch's /metrics, by name (no labels); -1 when absent.
+double metric(int port, const std::string& name) {
+  const std::string body = testing::http_get(port, "/metrics");
+  const auto at = body.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(body.substr(at + name.size() + 2));
+}
+
+int metrics_port(const std::string& log) {
+  const auto at = log.find("port ");
+  return at == std::string::npos ? -1 : std::stoi(log.substr(at + 5));
+}
+
+class WatchTrackerGuest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    const std::string problem = guestkit::kit_problem();
+    ASSERT_EQ(problem, "") << problem;
+    dir_ = std::make_unique<ScratchDir>("tracker");
+    ::setenv("SINGLETON_LOCK_FILE", (*dir_ / "pass.lock").c_str(), 1);
+    ::setenv("SINGLETON_CONFIG", (*dir_ / "absent.conf").c_str(), 1);
+    prefix_ = "sg-tracker-" + std::to_string(::getpid());
+  }
+  std::unique_ptr<ScratchDir> dir_;
+  std::string prefix_;
+};
+
+// Issue tests: a guest reads a file, the watch evicts its blocks with --tracker bpf; the guest
+// then drops its caches and overwrites its RAM: the entries are dropped, nothing else evicted.
+// Param: false = raw image, true = qcow2 overlay on a raw backing file holding the data.
+TEST_P(WatchTrackerGuest, EvictsTheBlocksTheGuestReadAndDropsThemOnceItsRamIsOverwritten) {
+  const bool overlay = GetParam();
+  const ScratchDir& dir = *dir_;
+  std::filesystem::create_directories(dir / "data");
+  guestkit::write_random_file(dir / "data/guest32", 32 * kMiB, 3202);
+  guestkit::write_random_file(dir / "data/hostonly", 8 * kMiB, 802);
+  const std::string data = dir / "data.img";  // raw: the blocks; the backing file if overlay
+  guestkit::make_image(dir / "data", data);
+  const auto guest_pages = guestkit::file_pages_in_image(data, "/guest32");
+  const auto host_pages = guestkit::file_pages_in_image(data, "/hostonly");
+  ASSERT_EQ(guest_pages.size(), 32 * kMiB / 4096);
+  std::string disk = data;
+  if (overlay) {
+    disk = dir / "overlay.qcow2";
+    guestkit::make_overlay(data, disk);
+  }
+  guestkit::drop_from_host_cache(data);
+
+  GuestOptions opt;
+  opt.name = prefix_ + (overlay ? "-overlay" : "-raw");
+  opt.mem_mib = 384;
+  opt.disks.push_back({disk, overlay ? "qcow2" : "raw", "writeback", "data", false});
+  // The guest overwrites what it can of its RAM (all but 48 MiB of what is available after it
+  // dropped its caches) with a byte no image block is made of.
+  opt.script =
+      "mount -o ro /dev/sg/data /mnt\n"
+      "sg_wait start\n"
+      "cat /mnt/guest32 > /dev/null\n"
+      "sg_wait read\n"
+      "echo 3 > /proc/sys/vm/drop_caches\n"
+      "mkdir -p /fill && mount -t tmpfs -o size=95% tmpfs /fill\n"
+      "n=$(awk '/MemAvailable/ {print int($2 / 1024) - 48}' /proc/meminfo)\n"
+      "tr '\\000' 'Z' < /dev/zero | head -c ${n}m > /fill/z\n"
+      "sg_result filled_mib $n\n"
+      "sg_wait overwritten\n";
+  opt.timeout = 300s;
+  Guest guest(opt);
+  guest.wait_for_pause("start");
+
+  const std::string audit = dir / "audit.jsonl";
+  const std::string reports = dir / "reports.jsonl";
+  WatchProcess watch({"watch", "--vm", opt.name, "--tracker", "bpf", "--backend", "mincore",
+                      "--discover-interval", "1", "--reconcile-interval", "10", "--audit", audit,
+                      "--json", "--verbose", "--metrics-listen", "127.0.0.1:0"},
+                     dir / "watch.log", reports);
+  ASSERT_TRUE(watch.wait_for_log("VM found: " + opt.name, 30s)) << watch.log();
+  ASSERT_NE(watch.log().find("tracker bpf"), std::string::npos) << watch.log();
+  const int port = metrics_port(watch.log());
+  ASSERT_GT(port, 0) << watch.log();
+  // The start pass (the guest's RAM indexed once) is done before the guest reads.
+  ASSERT_TRUE(watch.wait_for_log("pass 1 (", 60s)) << watch.log();
+
+  guestkit::host_read_pages(data, host_pages);
+  const std::vector<bool> cached_before = testing::resident_pages(data);
+  const auto others_before = testing::OutsideReclaim::now();
+  guest.resume("start");
+  guest.wait_for_pause("read");
+  const auto read_done = std::chrono::steady_clock::now();
+  double latency = -1;
+  uint64_t left = 0;
+  while (std::chrono::steady_clock::now() - read_done < 60s) {
+    left = guestkit::count_cached(data, guest_pages);
+    if (left * 50 <= guest_pages.size()) {  // >= 98% evicted
+      latency = std::chrono::duration<double>(std::chrono::steady_clock::now() - read_done).count();
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  const PassTotals passes = read_passes(reports);
+  std::printf(
+      "tracker bpf (%s): %.2f s from the end of the guest's read to >= 98%% of 32 MiB evicted "
+      "(%llu pages left); %zu placed passes evicted %llu pages hashing %llu host + %llu guest "
+      "pages (%.2f per evicted page); %zu full passes evicted %llu; accel %s\n",
+      overlay ? "qcow2 overlay" : "raw", latency, (unsigned long long)left, passes.bpf_passes,
+      (unsigned long long)passes.bpf_evicted, (unsigned long long)passes.host_hashed,
+      (unsigned long long)passes.guest_hashed,
+      passes.bpf_evicted ? double(passes.host_hashed + passes.guest_hashed) / passes.bpf_evicted
+                         : 0.0,
+      passes.scan_passes, (unsigned long long)passes.scan_evicted,
+      guestkit::accelerator().c_str());
+  ASSERT_GE(latency, 0) << "not evicted within 60 s:\n" << watch.log();
+  // The placed passes found them, not a full pass.
+  EXPECT_GE(passes.bpf_evicted * 100, guest_pages.size() * 98) << watch.log();
+  // Pages no guest holds: none inside a range the watch evicted.
+  const auto verdict = testing::host_only_verdict(
+      testing::read_audit(audit, data), host_pages, cached_before, testing::resident_pages(data),
+      others_before, testing::OutsideReclaim::now());
+  std::printf("host-only pages: %s\n", verdict.summary().c_str());
+  EXPECT_EQ(verdict.failure(), "") << watch.log();
+  const double placed_before = metric(port, "singleton_tracker_placed_pages");
+  EXPECT_GE(placed_before, 0.98 * guest_pages.size());
+  EXPECT_EQ(metric(port, "singleton_tracker_records_lost_total"), 0);
+
+  // The guest drops its caches and overwrites its RAM.
+  guest.resume("read");
+  guest.wait_for_pause("overwritten");
+  std::set<uint64_t> file_hashes;
+  {
+    const std::vector<uint64_t> all = guestkit::page_hashes(data);
+    for (uint64_t page : guest_pages) file_hashes.insert(all.at(page));
+  }
+  auto still_in_guest = [&] {
+    size_t n = 0;
+    const std::vector<uint64_t> ram = guestkit::mergeable_page_hashes(guest.qemu_pid());
+    const std::set<uint64_t> in_ram(ram.begin(), ram.end());
+    for (uint64_t h : file_hashes) n += in_ram.contains(h);
+    return n;
+  };
+  const size_t held = still_in_guest();
+  ASSERT_LT(held * 2, guest_pages.size()) << "the guest did not overwrite most of the file's "
+                                             "pages; the test cannot tell stale from held";
+  // Re-verification walks the whole map once per --reconcile-interval (10 s). Besides the file's
+  // blocks the map holds the other blocks the guest read (ext4 metadata, read again after its
+  // drop_caches): at most 64 pages of them are let through.
+  const double others = placed_before - static_cast<double>(guest_pages.size()) + 64;
+  double placed_after = placed_before;
+  for (auto until = std::chrono::steady_clock::now() + 40s;
+       std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(500ms)) {
+    placed_after = metric(port, "singleton_tracker_placed_pages");
+    if (placed_after <= static_cast<double>(held) + std::max(others, 0.0)) break;
+  }
+  std::printf("placements: %.0f before, %.0f after the overwrite; %zu of the file's blocks "
+              "still in guest RAM\n", placed_before, placed_after, held);
+  EXPECT_LE(placed_after, static_cast<double>(held) + std::max(others, 0.0)) << watch.log();
+
+  // The host reads the file again: those pages are host-only now, except what the guest still
+  // holds somewhere. Whatever the watch evicts from here on must be held by the guest.
+  const size_t ranges_before = testing::read_audit(audit, data).size();
+  guestkit::host_read_pages(data, guest_pages);
+  std::this_thread::sleep_for(15s);
+  const std::vector<testing::AuditedRange> ranges = testing::read_audit(audit, data);
+  const std::vector<uint64_t> image_hashes = guestkit::page_hashes(data);
+  const std::vector<uint64_t> ram = guestkit::mergeable_page_hashes(guest.qemu_pid());
+  const std::set<uint64_t> in_ram(ram.begin(), ram.end());
+  size_t evicted_after = 0, not_held = 0;
+  for (size_t r = ranges_before; r < ranges.size(); ++r) {
+    for (uint64_t p = ranges[r].first; p < ranges[r].first + ranges[r].pages; ++p) {
+      ++evicted_after;
+      not_held += !in_ram.contains(image_hashes.at(p));
+    }
+  }
+  std::printf("after the host re-read: %zu pages evicted, %zu of them not in guest RAM\n",
+              evicted_after, not_held);
+  EXPECT_EQ(not_held, 0u) << watch.log();
+
+  guest.resume("overwritten");
+  const auto result = guest.wait();
+  EXPECT_EQ(result.rc, 0) << result.output;
+  ASSERT_EQ(::kill(watch.pid(), SIGTERM), 0);
+  EXPECT_EQ(watch.wait_exit(10s), std::optional<int>(0)) << watch.log();
+  std::printf("--- watch log ---\n%s", watch.log().c_str());
+}
+
+INSTANTIATE_TEST_SUITE_P(RawAndOverlay, WatchTrackerGuest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Qcow2Overlay" : "Raw"; });
+
+// Issue test: BPF refused (a bogus BTF path): `auto` says why once and uses the scan tracker,
+// exit code unchanged (0 on SIGTERM); `bpf` is exit 3 with the reason. No guest needed.
+TEST(WatchTrackerFallback, WithoutBtfAutoFallsBackToScanAndBpfIsExitThree) {
+  ScratchDir dir("tracker-fallback");
+  ::setenv("SINGLETON_LOCK_FILE", (dir / "pass.lock").c_str(), 1);
+  ::setenv("SINGLETON_CONFIG", (dir / "absent.conf").c_str(), 1);
+  const std::string bogus = dir / "no-such-btf";
+  {
+    WatchProcess watch({"watch", "--vm", "sg-tracker-none-*", "--tracker", "auto",
+                        "--kernel-btf", bogus, "--backend", "mincore"},
+                       dir / "auto.log");
+    ASSERT_TRUE(watch.wait_for_log("watching", 20s)) << watch.log();
+    const std::string log = watch.log();
+    EXPECT_NE(log.find("BPF placement tracer unavailable: no kernel BTF at " + bogus),
+              std::string::npos)
+        << log;
+    EXPECT_NE(log.find("using --tracker scan"), std::string::npos) << log;
+    EXPECT_NE(log.find("tracker scan"), std::string::npos) << log;
+    ASSERT_EQ(::kill(watch.pid(), SIGTERM), 0);
+    EXPECT_EQ(watch.wait_exit(10s), std::optional<int>(0)) << watch.log();
+  }
+  {
+    WatchProcess watch({"watch", "--vm", "sg-tracker-none-*", "--tracker", "bpf", "--kernel-btf",
+                        bogus, "--backend", "mincore"},
+                       dir / "bpf.log");
+    EXPECT_EQ(watch.wait_exit(20s), std::optional<int>(3)) << watch.log();
+    EXPECT_NE(watch.log().find("no kernel BTF at " + bogus), std::string::npos) << watch.log();
+  }
+}
+
+}  // namespace
+}  // namespace singleton
