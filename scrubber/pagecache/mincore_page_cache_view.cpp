@@ -136,29 +136,27 @@ CacheCounts MincorePageCacheView::count(const ReadOnlyFile& file, PageRange rang
   return count_pages(file, range.first, range.count);
 }
 
-ScanBatch MincorePageCacheView::scan_folios(const ReadOnlyFile& file, uint64_t from,
-                                            const ScanOptions& options) {
-  ScanBatch batch;
-  const uint64_t size = file.size_pages();
-  const uint64_t end = std::min(options.end, size);
-  batch.done = true;
-  batch.next_index = end;
-  if (from >= end) return batch;
-  // Pages are only touched (a minor fault each: pagemap needs the PTE) over the aligned window;
-  // only the folios that hold a page of [from, end) are hashed.
-  const uint64_t window = from - from % kLargestFolioPages;
-  const uint64_t n =
-      std::min(size, end + (kLargestFolioPages - end % kLargestFolioPages) % kLargestFolioPages) -
-      window;
-  if (count_pages(file, window, n).cached_pages == 0) return batch;
+bool MincorePageCacheView::scan_window(const ReadOnlyFile& file, uint64_t window, uint64_t n,
+                                       uint64_t from, uint64_t end, bool hashes, bool narrow,
+                                       ScanBatch& batch) {
+  if (count_pages(file, window, n).cached_pages == 0) return true;  // nothing to map
   FileMapping map(file.fd(), file.path().c_str(), window * kPageBytes, n * kPageBytes);
   const std::vector<unsigned char> resident = resident_pages(file, map, n);
   std::vector<CachedPage> pages;
   pages.reserve(n);
+  // Touched only (a minor fault each: pagemap needs the PTE); hashed below, folios known.
   if (!read_resident_pages(map.data(), resident, window, window, /*hashes=*/false, pages)) {
     throw Error(ExitCode::kPartial, "scan " + file.path() + ": the file shrank during the scan");
   }
   const std::vector<PageFrame> all = frames_.frames(map.data(), n);
+  if (narrow && !pages.empty()) {
+    // A large folio across either edge of the narrow window: its head or its tails are outside.
+    const PageFrame& first = all[pages.front().index - window];
+    const bool last_is_tail =
+        end < window + n && resident[end - window] & 1 &&
+        kpf::test(all[end - window].kflags, kpf::kCompoundTail);
+    if (kpf::test(first.kflags, kpf::kCompoundTail) || last_is_tail) return false;
+  }
   std::vector<PageFrame> frames;
   frames.reserve(pages.size());
   for (CachedPage& page : pages) {
@@ -174,7 +172,7 @@ ScanBatch MincorePageCacheView::scan_folios(const ReadOnlyFile& file, uint64_t f
       batch.next_index = std::max(batch.next_index, page.index + 1);
     }
   }
-  if (options.hashes && !hash_pages(map.data(), window, batch.pages)) {
+  if (hashes && !hash_pages(map.data(), window, batch.pages)) {
     throw Error(ExitCode::kPartial, "scan " + file.path() + ": the file shrank during the scan");
   }
   for (CachedPage& page : batch.pages) {
@@ -182,6 +180,32 @@ ScanBatch MincorePageCacheView::scan_folios(const ReadOnlyFile& file, uint64_t f
       page.flags &= ~kPageHashed;
     }
   }
+  return true;
+}
+
+ScanBatch MincorePageCacheView::scan_folios(const ReadOnlyFile& file, uint64_t from,
+                                            const ScanOptions& options) {
+  ScanBatch batch;
+  const uint64_t size = file.size_pages();
+  const uint64_t end = std::min(options.end, size);
+  batch.done = true;
+  batch.next_index = end;
+  if (from >= end) return batch;
+  // First only [from, end] (one page past the range says whether its last folio goes on):
+  // with small folios (Linux 6.1's ext4, random reads) that touches just the pages asked for.
+  const uint64_t narrow_end = std::min(size, end + 1);
+  if (scan_window(file, from, narrow_end - from, from, end, options.hashes, true, batch)) {
+    return batch;
+  }
+  // A large folio crosses an edge: a window aligned to the largest folio holds the head and
+  // the tails of every folio that has a page in the range.
+  batch.pages.clear();
+  batch.next_index = end;
+  const uint64_t window = from - from % kLargestFolioPages;
+  const uint64_t n =
+      std::min(size, end + (kLargestFolioPages - end % kLargestFolioPages) % kLargestFolioPages) -
+      window;
+  scan_window(file, window, n, from, end, options.hashes, false, batch);
   return batch;
 }
 

@@ -38,6 +38,10 @@ class MincorePageCacheView : public PageCacheView {
   CacheCounts count_pages(const ReadOnlyFile& file, uint64_t first, uint64_t count);
   // scan() with options.end: the folios holding a page of [from, end), hashed only those.
   ScanBatch scan_folios(const ReadOnlyFile& file, uint64_t from, const ScanOptions& options);
+  // The pages of [window, window + n) whose folio holds a page of [from, end), into `batch`.
+  // `narrow`: false (nothing added) when a large folio crosses an edge of the window.
+  bool scan_window(const ReadOnlyFile& file, uint64_t window, uint64_t n, uint64_t from,
+                   uint64_t end, bool hashes, bool narrow, ScanBatch& batch);
 
   KernelPageFrames frames_;
   std::optional<bool> have_cachestat_;

@@ -105,6 +105,9 @@ static __always_inline void file_identity(__u64 fd, __u64 *dev, __u64 *ino) {
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(placement_exit, struct pt_regs *regs, long ret) {
+  /* Every syscall of the host comes through here: the syscall number first, so that the others
+   * cost one read and no map lookup. */
+  if (!traced((long)BPF_CORE_READ(regs, orig_ax))) return 0;
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   struct args *a = bpf_map_lookup_elem(&inflight, &pid_tgid);
   if (!a) return 0;

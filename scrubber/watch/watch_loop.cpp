@@ -305,29 +305,39 @@ WatchLoop::StepChoice WatchLoop::choose_step(bool sweep) const {
   return choice;
 }
 
-bool WatchLoop::run_step(const StepChoice& choice, bool blocking_lock, int* exit_code) {
+std::optional<PassLock> WatchLoop::take_pass_lock(bool blocking) {
   std::optional<PassLock> lock;
   try {
     lock.emplace();
   } catch (const Error& e) {
-    if (blocking_lock) throw;
+    if (blocking) throw;
     if (!lock_busy_said_) say(1, std::string("waiting: ") + e.what());
     lock_busy_said_ = true;
-    return false;
+    return std::nullopt;
   }
   lock_busy_said_ = false;
+  return lock;
+}
 
+PassOptions WatchLoop::pass_options() {
   PassOptions pass;
   pass.evict = true;
   pass.shared_policy = options_.shared_policy;
   pass.max_evict_pages = options_.max_evict_pages;
   pass.exited_guest_is_failure = false;  // VMs come and go under a watch
-  // Between two batches of the snapshots and of the scan (the engine calls on_progress for
-  // both): a stop request is honoured there, and the watchdog is pinged from inside a long pass.
+  // Between two batches of the snapshots and of the scan (the engines call on_progress): a stop
+  // request is honoured there, and the watchdog is pinged from inside a long pass.
   pass.on_progress = [this](const PassProgress&) {
     check_stop();
     notifier_.watchdog();
   };
+  return pass;
+}
+
+bool WatchLoop::run_step(const StepChoice& choice, bool blocking_lock, int* exit_code) {
+  const std::optional<PassLock> lock = take_pass_lock(blocking_lock);
+  if (!lock) return false;
+  const PassOptions pass = pass_options();
 
   PassScope scope;
   scope.images = &images_;
@@ -402,25 +412,9 @@ void WatchLoop::publish_metrics() {
 }
 
 bool WatchLoop::run_placed_step() {
-  std::optional<PassLock> lock;
-  try {
-    lock.emplace();
-  } catch (const Error& e) {
-    if (!lock_busy_said_) say(1, std::string("waiting: ") + e.what());
-    lock_busy_said_ = true;
-    return false;
-  }
-  lock_busy_said_ = false;
-  PassOptions pass;
-  pass.evict = true;
-  pass.shared_policy = options_.shared_policy;
-  pass.max_evict_pages = options_.max_evict_pages;
-  pass.exited_guest_is_failure = false;
-  pass.on_progress = [this](const PassProgress&) {
-    check_stop();
-    notifier_.watchdog();
-  };
-  const PassReport report = tracking_->scrub(*view_, images_, vm_list_, pass);
+  const std::optional<PassLock> lock = take_pass_lock(false);
+  if (!lock) return false;
+  const PassReport report = tracking_->scrub(*view_, images_, vm_list_, pass_options());
   ++passes_;
   metrics_.add_pass(report, unix_now());
   TrackerWindow& w = tracker_window_;
@@ -547,9 +541,14 @@ int WatchLoop::run() {
       }
       const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
           wake - std::chrono::steady_clock::now());
-      pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {tracking_ ? tracking_->fd() : -1, POLLIN, 0}};
+      // The ring buffer wakes us for the first record only: once pages are queued, the records
+      // that follow within the merge delay are taken together when it ends (one wakeup per
+      // placed pass, not one per record: at 300 guest IOPS that halved the watch's CPU).
+      const bool wake_on_records = tracking_ && !tracking_->has_pending();
+      pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {wake_on_records ? tracking_->fd() : -1, POLLIN, 0}};
       // Rounded up: a wait of 0.4 ms must not spin.
-      ::poll(fds, tracking_ ? 2 : 1, wait.count() < 0 ? 0 : static_cast<int>(wait.count()) + 1);
+      ::poll(fds, wake_on_records ? 2 : 1,
+             wait.count() < 0 ? 0 : static_cast<int>(wait.count()) + 1);
       const WatchSignals::Received received = signals.take();
       if (received.stop_signal != 0) {
         tracker_summary(true);

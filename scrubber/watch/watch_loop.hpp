@@ -28,6 +28,7 @@
 #include "scrubber/metrics/scrub_metrics.hpp"
 #include "scrubber/pagecache/page_cache_view.hpp"
 #include "scrubber/pass/pass_engine.hpp"
+#include "scrubber/pass/pass_lock.hpp"
 #include "scrubber/watch/cpu_budget.hpp"
 #include "scrubber/watch/guest_io_counter.hpp"
 #include "scrubber/watch/memory_pressure.hpp"
@@ -83,6 +84,11 @@ class WatchLoop {
   StepChoice choose_step(bool sweep) const;
   // Returns false when the pass lock is held by another singleton.
   bool run_step(const StepChoice& choice, bool blocking_lock, int* exit_code);
+  // The pass lock, or nullopt when another singleton holds it (said once); `blocking`: throw.
+  std::optional<PassLock> take_pass_lock(bool blocking);
+  // The options of every pass of the watch (evicting; a stop request and the watchdog between
+  // batches).
+  PassOptions pass_options();
   // A placed pass over what the tracker queued; false when the pass lock is busy.
   bool run_placed_step();
   // One line at -v 1 every minute with what the tracker did (placed passes log at -v 2).
