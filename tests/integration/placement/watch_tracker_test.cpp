@@ -460,5 +460,87 @@ TEST(WatchTrackerLoad, AThousandRecordsASecondForAMinuteAreDeliveredOrCountedAsL
   EXPECT_EQ(watch.wait_exit(10s), std::optional<int>(0)) << watch.log();
 }
 
+// Issue test: guest writes (pwritev from guest RAM) become evictable duplicates only after
+// writeback. The guest writes 16 MiB through its page cache and syncs: QEMU writes the blocks
+// from those guest pages, then flushes (fdatasync). A placed pass that finds the host folios
+// still dirty holds them back and retries them; once clean they are evicted. The data on the
+// image is what the guest wrote.
+TEST(WatchTrackerWrites, GuestWritesAreEvictedOnlyOnceWrittenBack) {
+  const std::string problem = guestkit::kit_problem();
+  ASSERT_EQ(problem, "") << problem;
+  ScratchDir dir("tracker-writes");
+  ::setenv("SINGLETON_LOCK_FILE", (dir / "pass.lock").c_str(), 1);
+  ::setenv("SINGLETON_CONFIG", (dir / "absent.conf").c_str(), 1);
+  std::filesystem::create_directories(dir / "data");
+  guestkit::write_random_file(dir / "data/pad", 24 * kMiB, 2401);  // room for the write
+  const std::string image = dir / "data.img";
+  guestkit::make_image(dir / "data", image);
+  guestkit::drop_from_host_cache(image);
+  const std::string name = "sg-tracker-writes-" + std::to_string(::getpid());
+  const std::string reports = dir / "reports.jsonl";
+  WatchProcess watch({"watch", "--vm", name, "--tracker", "bpf", "--backend", "mincore",
+                      "--discover-interval", "1", "--json", "--verbose"},
+                     dir / "watch.log", reports);
+  ASSERT_TRUE(watch.wait_for_log("watching", 20s)) << watch.log();
+  GuestOptions opt;
+  opt.name = name;
+  opt.mem_mib = 256;
+  opt.disks.push_back({image, "raw", "writeback", "data", false});
+  opt.script =
+      "mount /dev/sg/data /mnt\n"
+      "rm /mnt/pad && sync\n"
+      "sg_wait start\n"
+      "dd if=/dev/urandom of=/mnt/w bs=1M count=16 2>/dev/null\n"
+      "sync\n"
+      "sg_result sha256 $(sha256sum /mnt/w | cut -d' ' -f1)\n"
+      "sg_wait written\n"
+      "umount /mnt\n";
+  opt.timeout = 240s;
+  Guest guest(opt);
+  guest.wait_for_pause("start");
+  ASSERT_TRUE(watch.wait_for_log("VM found: " + name, 30s)) << watch.log();
+  ASSERT_TRUE(watch.wait_for_log("pass 1 (", 60s)) << watch.log();
+  const size_t lines_before = read_passes(reports).bpf_passes + read_passes(reports).scan_passes;
+  guest.resume("start");
+  guest.wait_for_pause("written");
+
+  // The written blocks: evicted by placed passes within the retry delay (5 s) and then some.
+  const uint64_t written_pages = 16 * kMiB / 4096;
+  uint64_t evicted = 0, retried = 0, skipped_dirty = 0;
+  for (auto until = std::chrono::steady_clock::now() + 40s;
+       std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(500ms)) {
+    evicted = retried = skipped_dirty = 0;
+    std::ifstream in(reports);
+    size_t n = 0;
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty() || line[0] != '{' || n++ < lines_before) continue;
+      const auto o = boost::json::parse(line).as_object();
+      if (o.at("tracker").as_string() != "bpf") continue;
+      evicted += o.at("totals").at("evicted_pages").to_number<uint64_t>();
+      retried += o.at("tracked").at("retry_pages").to_number<uint64_t>();
+      skipped_dirty += o.at("totals").at("skipped_by_reason").at("dirty").to_number<uint64_t>() +
+                       o.at("totals").at("skipped_by_reason").at("writeback").to_number<uint64_t>();
+    }
+    if (evicted * 10 >= written_pages * 9) break;
+  }
+  std::printf("guest wrote %llu pages: placed passes held back %llu dirty or writeback pages "
+              "(%llu queued for a retry) and evicted %llu\n",
+              (unsigned long long)written_pages, (unsigned long long)skipped_dirty,
+              (unsigned long long)retried, (unsigned long long)evicted);
+  EXPECT_GT(skipped_dirty, 0u) << "no placed pass saw the written blocks dirty:\n" << watch.log();
+  EXPECT_GT(retried, 0u) << watch.log();
+  EXPECT_GE(evicted * 10, written_pages * 9) << watch.log();
+
+  guest.resume("written");
+  const auto result = guest.wait();
+  ASSERT_EQ(result.rc, 0) << result.output;
+  // What the image holds (read back from disk: the host copy is gone) is what the guest wrote.
+  const std::string on_disk = guestkit::shell_output("debugfs -R 'cat /w' '" + image +
+                                                     "' 2>/dev/null | sha256sum | cut -d' ' -f1");
+  EXPECT_EQ(on_disk, result.results.at("sha256"));
+  ASSERT_EQ(::kill(watch.pid(), SIGTERM), 0);
+  EXPECT_EQ(watch.wait_exit(10s), std::optional<int>(0)) << watch.log();
+}
+
 }  // namespace
 }  // namespace singleton
