@@ -101,8 +101,8 @@ CacheCounts KmodPageCacheView::count(const ReadOnlyFile& file, PageRange range) 
 
 ScanBatch KmodPageCacheView::scan_folios(const ReadOnlyFile& file, uint64_t from,
                                           const ScanOptions& options) {
-  // First the folios without hashes (cheap), to learn where the first and the last folio of
-  // [from, end) begin and end; then only those pages, hashed.
+  // First the folios without hashes (cheap), to learn where each folio of [from, end) begins
+  // and ends; then the hashes of just the folios wanted.
   const uint64_t end = std::min(options.end, file.size_pages());
   ScanBatch out;
   out.done = true;
@@ -122,10 +122,10 @@ ScanBatch KmodPageCacheView::scan_folios(const ReadOnlyFile& file, uint64_t from
     at = batch.next_index;
   }
   if (first == UINT64_MAX) return out;
+  // The pages of those folios, whole (the first loop may have started inside one), unhashed.
   for (uint64_t at = first; at < last;) {
-    // At most the pages of [at, last): nothing past the last folio is hashed.
-    ScanBatch batch = scan_batch(file, at, options.hashes,
-                                 static_cast<uint32_t>(std::min<uint64_t>(kBatchPages, last - at)));
+    const ScanBatch batch = scan_batch(
+        file, at, false, static_cast<uint32_t>(std::min<uint64_t>(kBatchPages, last - at)));
     for (const CachedPage& page : batch.pages) {
       if (page.folio_first >= last) break;
       out.pages.push_back(page);
@@ -134,6 +134,38 @@ ScanBatch KmodPageCacheView::scan_folios(const ReadOnlyFile& file, uint64_t from
     at = batch.next_index;
   }
   out.next_index = std::max(end, last);
+  if (!options.hashes) return out;
+  // The folios to hash, as runs of pages.
+  std::vector<PageRange> wanted;
+  for (size_t a = 0; a < out.pages.size();) {
+    size_t b = a + 1;
+    while (b < out.pages.size() && out.pages[b].folio_first == out.pages[a].folio_first) ++b;
+    if (!options.hash_folio ||
+        options.hash_folio(std::span<const CachedPage>(out.pages.data() + a, b - a))) {
+      const PageRange folio{out.pages[a].folio_first, out.pages[a].folio_pages};
+      if (!wanted.empty() && wanted.back().end() == folio.first) {
+        wanted.back().count += folio.count;
+      } else {
+        wanted.push_back(folio);
+      }
+    }
+    a = b;
+  }
+  auto page = out.pages.begin();
+  for (const PageRange& range : wanted) {
+    for (uint64_t at = range.first; at < range.end();) {
+      // At most the pages of the range: nothing past it is hashed.
+      const ScanBatch batch = scan_batch(
+          file, at, true, static_cast<uint32_t>(std::min<uint64_t>(kBatchPages, range.end() - at)));
+      for (const CachedPage& hashed : batch.pages) {
+        if (hashed.index >= range.end()) break;
+        while (page != out.pages.end() && page->index < hashed.index) ++page;
+        if (page != out.pages.end() && page->index == hashed.index) *page = hashed;
+      }
+      if (batch.done || batch.next_index <= at) break;
+      at = batch.next_index;
+    }
+  }
   return out;
 }
 

@@ -61,7 +61,7 @@ bool read_resident_pages(const unsigned char* data, const std::vector<unsigned c
 
 // Hashes `pages` (cached pages of the mapping at `data`, which starts at page `window`) in
 // place. False on SIGBUS (the file was truncated under us), as read_resident_pages.
-bool hash_pages(const unsigned char* data, uint64_t window, std::vector<CachedPage>& pages) {
+bool hash_pages(const unsigned char* data, uint64_t window, std::span<CachedPage> pages) {
   SigbusGuard guard;
   if (sigsetjmp(guard.env, 0) != 0) {
     guard.recover();
@@ -137,8 +137,8 @@ CacheCounts MincorePageCacheView::count(const ReadOnlyFile& file, PageRange rang
 }
 
 bool MincorePageCacheView::scan_window(const ReadOnlyFile& file, uint64_t window, uint64_t n,
-                                       uint64_t from, uint64_t end, bool hashes, bool narrow,
-                                       ScanBatch& batch) {
+                                       uint64_t from, uint64_t end, const ScanOptions& options,
+                                       bool narrow, ScanBatch& batch) {
   if (count_pages(file, window, n).cached_pages == 0) return true;  // nothing to map
   FileMapping map(file.fd(), file.path().c_str(), window * kPageBytes, n * kPageBytes);
   const std::vector<unsigned char> resident = resident_pages(file, map, n);
@@ -172,8 +172,15 @@ bool MincorePageCacheView::scan_window(const ReadOnlyFile& file, uint64_t window
       batch.next_index = std::max(batch.next_index, page.index + 1);
     }
   }
-  if (hashes && !hash_pages(map.data(), window, batch.pages)) {
-    throw Error(ExitCode::kPartial, "scan " + file.path() + ": the file shrank during the scan");
+  for (size_t a = 0; options.hashes && a < batch.pages.size();) {
+    size_t b = a + 1;
+    while (b < batch.pages.size() && batch.pages[b].folio_first == batch.pages[a].folio_first) ++b;
+    const std::span<CachedPage> folio(batch.pages.data() + a, b - a);
+    if ((!options.hash_folio || options.hash_folio(folio)) &&
+        !hash_pages(map.data(), window, folio)) {
+      throw Error(ExitCode::kPartial, "scan " + file.path() + ": the file shrank during the scan");
+    }
+    a = b;
   }
   for (CachedPage& page : batch.pages) {
     if (!(page.flags & kPageUptodate) && all[page.index - window].pfn != 0) {
@@ -194,7 +201,7 @@ ScanBatch MincorePageCacheView::scan_folios(const ReadOnlyFile& file, uint64_t f
   // First only [from, end] (one page past the range says whether its last folio goes on):
   // with small folios (Linux 6.1's ext4, random reads) that touches just the pages asked for.
   const uint64_t narrow_end = std::min(size, end + 1);
-  if (scan_window(file, from, narrow_end - from, from, end, options.hashes, true, batch)) {
+  if (scan_window(file, from, narrow_end - from, from, end, options, true, batch)) {
     return batch;
   }
   // A large folio crosses an edge: a window aligned to the largest folio holds the head and
@@ -205,7 +212,7 @@ ScanBatch MincorePageCacheView::scan_folios(const ReadOnlyFile& file, uint64_t f
   const uint64_t n =
       std::min(size, end + (kLargestFolioPages - end % kLargestFolioPages) % kLargestFolioPages) -
       window;
-  scan_window(file, window, n, from, end, options.hashes, false, batch);
+  scan_window(file, window, n, from, end, options, false, batch);
   return batch;
 }
 

@@ -41,7 +41,7 @@ class MincorePageCacheView : public PageCacheView {
   // The pages of [window, window + n) whose folio holds a page of [from, end), into `batch`.
   // `narrow`: false (nothing added) when a large folio crosses an edge of the window.
   bool scan_window(const ReadOnlyFile& file, uint64_t window, uint64_t n, uint64_t from,
-                   uint64_t end, bool hashes, bool narrow, ScanBatch& batch);
+                   uint64_t end, const ScanOptions& options, bool narrow, ScanBatch& batch);
 
   KernelPageFrames frames_;
   std::optional<bool> have_cachestat_;

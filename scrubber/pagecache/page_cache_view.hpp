@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -54,6 +55,10 @@ struct ScanOptions {
   // after `end` is returned whole), hashed only those; the batch is done. For work that follows
   // a few known pages (the placement tracker) instead of the whole file.
   uint64_t end = 0;
+  // With `end`: which folios to hash, asked once per folio with its pages (whole, flags set,
+  // not hashed yet); the others come back without kPageHashed. Empty: every folio. Lets a
+  // caller that decides by folio (the placed pass: every page placed, clean) pay for one scan.
+  std::function<bool(std::span<const CachedPage> folio)> hash_folio;
 };
 
 // One batch of a scan, pages in ascending index order. A batch never splits a folio: every

@@ -27,21 +27,19 @@ struct GuestPage {
   bool compare = true;  // false: no host page to compare with (not cached); record the hash
 };
 
-// Reads and hashes the guest pages of `pid` (any order; sorted here) and calls
+// Reads and hashes guest pages (any order; sorted here) through `mem_of(false)`, the process's
+// /proc/PID/mem (nullptr: it cannot be read, nothing is said about its pages), and calls
 // `result(page, hash)` for each page read, `unreadable(page)` for each address no longer mapped.
-// Returns false when the process could not be read at all (gone, no access): nothing is said
-// about its pages.
-template <typename OnHash, typename OnUnreadable>
-bool hash_guest_pages(pid_t pid, std::vector<GuestPage>& pages, OnHash&& result,
+// A cached file whose process is gone is opened again once (`mem_of(true)`): the pid may be a
+// new QEMU's.
+template <typename MemOf, typename OnHash, typename OnUnreadable>
+void hash_guest_pages(MemOf&& mem_of, std::vector<GuestPage>& pages, OnHash&& result,
                       OnUnreadable&& unreadable) {
   std::sort(pages.begin(), pages.end(),
             [](const GuestPage& a, const GuestPage& b) { return a.addr < b.addr; });
-  std::unique_ptr<ProcessMemFile> mem;
-  try {
-    mem = std::make_unique<ProcessMemFile>(pid);
-  } catch (const Error&) {
-    return false;
-  }
+  ProcessMemFile* mem = mem_of(false);
+  if (mem == nullptr) return;
+  bool reopened = false;
   std::vector<uint64_t> addrs;
   addrs.reserve(pages.size());
   for (const GuestPage& p : pages) addrs.push_back(p.addr);
@@ -55,14 +53,31 @@ bool hash_guest_pages(pid_t pid, std::vector<GuestPage>& pages, OnHash&& result,
     }
     at += read.pages;
     if (read.pages == n) continue;
-    if (read.err == ESRCH) return true;  // exited: its placements go when discovery drops it
+    if (read.err == ESRCH) {
+      if (reopened || (mem = mem_of(true)) == nullptr) return;  // exited: discovery drops it
+      reopened = true;
+      continue;
+    }
     unreadable(pages[at]);  // EFAULT, EIO: that address is no longer guest memory
     ++at;
   }
-  return true;
 }
 
 }  // namespace
+
+ProcessMemFile* PlacedScrubber::mem_of(pid_t pid, bool reopen) {
+  auto& file = mem_[pid];
+  if (!file || reopen) {
+    file.reset();
+    try {
+      file = std::make_unique<ProcessMemFile>(pid);
+    } catch (const Error&) {
+      mem_.erase(pid);
+      return nullptr;
+    }
+  }
+  return file.get();
+}
 
 bool PlacedScrubber::in_guest_ram(pid_t pid, uint64_t addr, std::set<pid_t>& reread) {
   auto inside = [&] {
@@ -113,20 +128,6 @@ PassReport PlacedScrubber::run(PageCacheView& view, ImageSet& images, std::span<
     try {
       const ReadOnlyFile& file = *image.file;
       const ImageFileId id{file.device(), file.inode()};
-      // The folios holding the wanted pages, without hashes (cheap), each once, ascending.
-      std::vector<CachedPage> seen;
-      uint64_t covered = 0;
-      for (auto it = wanted.begin(); it != wanted.end();) {
-        uint64_t first = *it, end = first + 1;
-        for (++it; it != wanted.end() && *it == end; ++it) ++end;
-        first = std::max(first, covered);
-        if (first >= end) continue;
-        const ScanBatch batch = view.scan(file, first, ScanOptions{.hashes = false, .end = end});
-        for (const CachedPage& page : batch.pages) {
-          if (page.index >= covered) seen.push_back(page);
-        }
-        if (!seen.empty()) covered = std::max(covered, seen.back().index + 1);
-      }
       // Only folios that can go now are hashed, host and guest: every page placed by the VMs
       // the policy needs (a folio whose other pages are not placed yet is looked at again when
       // they are, as they are queued then), and clean (a held dirty folio is retried after
@@ -140,46 +141,53 @@ PassReport PlacedScrubber::run(PageCacheView& view, ImageSet& images, std::span<
         return policy.shared() == SharedPolicy::kAny ? by_attached > 0
                                                      : by_attached >= image.vms.size();
       };
-      std::vector<PageRange> ready;
-      for (size_t a = 0; a < seen.size();) {
-        size_t b = a + 1;
-        while (b < seen.size() && seen[b].folio_first == seen[a].folio_first) ++b;
-        const CachedPage& head = seen[a];
+      ScanOptions scan{.hashes = true};
+      uint64_t covered = 0;  // pages below it were looked at by an earlier scan of this pass
+      scan.hash_folio = [&](std::span<const CachedPage> folio) {
+        const CachedPage& head = folio.front();
+        if (head.index < covered) return false;  // a folio two runs share: judged once
         uint32_t flags = 0;
-        bool complete = head.index == head.folio_first && b - a == head.folio_pages;
+        bool complete = head.index == head.folio_first && folio.size() == head.folio_pages;
         uint64_t wanted_here = 0;
-        for (size_t k = a; k < b; ++k) {
-          flags |= seen[k].flags;
-          wanted_here += wanted.contains(seen[k].index);
-          complete = complete && placed_enough(seen[k].index);
+        for (const CachedPage& page : folio) {
+          flags |= page.flags;
+          wanted_here += wanted.contains(page.index);
+          complete = complete && placed_enough(page.index);
         }
         if (!complete) {
           tracked.incomplete_folio_pages += wanted_here;
-        } else if (flags & (kPageDirty | kPageWriteback)) {
+          return false;
+        }
+        if (flags & (kPageDirty | kPageWriteback)) {
           out.counts.skipped[(flags & kPageDirty) ? SkipReason::kDirty : SkipReason::kWriteback] +=
-              b - a;
-          for (size_t k = a; k < b; ++k) {
-            if (wanted.contains(seen[k].index)) {
-              retry[i].insert(seen[k].index);
+              folio.size();
+          for (const CachedPage& page : folio) {
+            if (wanted.contains(page.index)) {
+              retry[i].insert(page.index);
               ++tracked.retry_pages;
             }
           }
-        } else if (!ready.empty() && ready.back().end() == head.folio_first) {
-          ready.back().count += head.folio_pages;
-        } else {
-          ready.push_back({head.folio_first, head.folio_pages});
+          return false;
         }
-        a = b;
-      }
+        return true;
+      };
+      // The folios holding the wanted pages, each once, ascending: one bounded scan per run of
+      // wanted pages; `seen` all of them, `host` the ones hashed.
+      std::vector<CachedPage> seen;
       std::vector<CachedPage> host;
-      covered = 0;
-      for (const PageRange& range : ready) {
-        const ScanBatch batch =
-            view.scan(file, range.first, ScanOptions{.hashes = true, .end = range.end()});
+      for (auto it = wanted.begin(); it != wanted.end();) {
+        uint64_t first = *it, end = first + 1;
+        for (++it; it != wanted.end() && *it == end; ++it) ++end;
+        first = std::max(first, covered);
+        if (first >= end) continue;
+        scan.end = end;
+        const ScanBatch batch = view.scan(file, first, scan);
         for (const CachedPage& page : batch.pages) {
-          if (page.index >= covered) host.push_back(page);
+          if (page.index < covered) continue;
+          seen.push_back(page);
+          if (page.flags & kPageHashed) host.push_back(page);
         }
-        if (!host.empty()) covered = std::max(covered, host.back().index + 1);
+        if (!seen.empty()) covered = std::max(covered, seen.back().index + 1);
       }
       tracked.host_pages_hashed += host.size();
 
@@ -216,7 +224,7 @@ PassReport PlacedScrubber::run(PageCacheView& view, ImageSet& images, std::span<
       std::map<pid_t, std::vector<uint64_t>> held_hashes;
       for (auto& [pid, pages] : by_pid) {
         hash_guest_pages(
-            pid, pages,
+            [&](bool reopen) { return mem_of(pid, reopen); }, pages,
             [&](const GuestPage& g, uint64_t hash) {
               ++tracked.guest_pages_hashed;
               if (!g.compare) {
@@ -301,7 +309,7 @@ size_t PlacedScrubber::reverify(size_t n) {
       ++dropped;
     };
     hash_guest_pages(
-        pid, pages,
+        [&](bool reopen) { return mem_of(pid, reopen); }, pages,
         [&](const GuestPage& g, uint64_t hash) {
           if (hash != g.host_hash) drop(g);
         },
@@ -313,6 +321,7 @@ size_t PlacedScrubber::reverify(size_t n) {
 void PlacedScrubber::forget(pid_t pid) {
   map_.forget(pid);
   ram_.erase(pid);
+  mem_.erase(pid);
 }
 
 }  // namespace singleton

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -26,6 +27,7 @@
 #include "scrubber/pass/pass_report.hpp"
 #include "scrubber/placement/placement_map.hpp"
 #include "snapshot/discovery/vm.hpp"
+#include "snapshot/memory/process_memory.hpp"
 #include "snapshot/memory/smaps.hpp"
 
 namespace singleton {
@@ -57,8 +59,13 @@ class PlacedScrubber {
   // misses (QEMU maps RAM at start and on hotplug).
   bool in_guest_ram(pid_t pid, uint64_t addr, std::set<pid_t>& reread);
 
+  // /proc/PID/mem of `pid`, kept open between passes (nullptr when it cannot be opened);
+  // `reopen`: the kept one's process is gone.
+  ProcessMemFile* mem_of(pid_t pid, bool reopen);
+
   PlacementMap& map_;
   std::map<pid_t, std::vector<MemoryRegion>> ram_;
+  std::map<pid_t, std::unique_ptr<ProcessMemFile>> mem_;
   std::optional<PlacementKey> reverify_cursor_;
 };
 

@@ -139,6 +139,7 @@ class WatchLoop {
   } tracker_window_;
   std::chrono::steady_clock::time_point tracker_summary_at_{};
   bool placed_unpublished_ = false;  // placed passes since the metrics were last published
+  std::optional<PassLock> placed_lock_;  // held by placed passes until the next tick
 };
 
 }  // namespace singleton

@@ -182,6 +182,26 @@ int main(int argc, char** argv) {
       }
     }
 
+    // A bounded scan that hashes every other folio (ScanOptions::hash_folio): both backends
+    // hash the same pages.
+    {
+      std::vector<std::vector<uint64_t>> hashed(2);
+      int which = 0;
+      for (PageCacheView* view : {kmod.get(), mincore.get()}) {
+        singleton::ScanOptions every_other{.hashes = true, .end = 2500};
+        size_t asked = 0;
+        every_other.hash_folio = [&](std::span<const CachedPage>) { return asked++ % 2 == 0; };
+        const singleton::ScanBatch batch = view->scan(file, 0, every_other);
+        for (const CachedPage& p : batch.pages) {
+          if (p.flags & singleton::kPageHashed) hashed[which].push_back(p.index);
+        }
+        ++which;
+      }
+      if (hashed[0] != hashed[1] || hashed[0].empty())
+        fail("hash_folio: kmod hashed %zu pages, mincore %zu, not the same ones",
+             hashed[0].size(), hashed[1].size());
+    }
+
     // Evict the first half of the folios through kmod, the rest through mincore; each time the
     // other backend must see the evicted pages gone (dirty ones stay).
     std::vector<singleton::PageRange> first_half, second_half;

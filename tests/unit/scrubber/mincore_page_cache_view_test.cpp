@@ -109,6 +109,26 @@ TEST_F(MincoreViewTest, ABoundedScanReturnsExactlyTheFoliosOfItsRangeHashed) {
     }
     EXPECT_EQ(got, want) << "range [" << from << ", " << end << ")";
   }
+  // hash_folio: only the folios it accepts are hashed; the others come back whole, unhashed.
+  ScanOptions every_other{.hashes = true, .end = 2048};
+  size_t asked = 0;
+  every_other.hash_folio = [&](std::span<const CachedPage> folio) {
+    EXPECT_EQ(folio.size(), folio.front().folio_pages);
+    return asked++ % 2 == 0;
+  };
+  const ScanBatch batch = view_.scan(file, 0, every_other);
+  size_t folio = 0;
+  for (size_t a = 0; a < batch.pages.size(); ++folio) {
+    size_t b = a + 1;
+    while (b < batch.pages.size() && batch.pages[b].folio_first == batch.pages[a].folio_first) ++b;
+    for (size_t k = a; k < b; ++k) {
+      EXPECT_EQ(static_cast<bool>(batch.pages[k].flags & kPageHashed), folio % 2 == 0)
+          << "page " << batch.pages[k].index;
+    }
+    a = b;
+  }
+  EXPECT_EQ(folio, asked);
+  EXPECT_GT(asked, 1u);
   ::close(fd);
   EXPECT_EQ(cached(file), before);
 }
