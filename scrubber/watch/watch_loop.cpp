@@ -532,8 +532,12 @@ int WatchLoop::run() {
   // without delaying a read that comes alone.
   constexpr auto kPlacedBackoff = std::chrono::milliseconds(50);
   auto placed_not_before = last_tick;
+  if (server_) server_->publish(watch_metrics_text());  // scrapes before the first tick
   try {
     for (;;) {
+      // Before every wait (rate-limited to WatchdogSec/4 by the notifier): at most --interval
+      // (60 s) plus one tick's work apart.
+      notifier_.watchdog();
       // Until the next tick, or until the placed pages are due (--merge-delay after the first).
       auto wake = last_tick + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                   std::chrono::duration<double>(options_.interval_seconds));
@@ -590,9 +594,10 @@ int WatchLoop::run() {
             placed_not_before = (ran ? std::chrono::steady_clock::now() : now) + kPlacedBackoff;
           }
         }
-        if (now - last_tick >= std::chrono::duration<double>(options_.interval_seconds)) {
+        // A reload (SIGHUP) ends the wait and looks at once with the new settings.
+        if (received.reload ||
+            now - last_tick >= std::chrono::duration<double>(options_.interval_seconds)) {
           last_tick = now;
-          notifier_.watchdog();  // once a tick: at most --interval (60 s) plus one tick's work
           // Scrapes are answered by the server's own threads, from the text published here
           // once a tick: a client, however slow, never holds this loop.
           if (server_) server_->publish(watch_metrics_text());
