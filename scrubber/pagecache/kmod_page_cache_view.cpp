@@ -99,6 +99,25 @@ CacheCounts KmodPageCacheView::count(const ReadOnlyFile& file, PageRange range) 
   return counts;
 }
 
+std::vector<CachedPage> KmodPageCacheView::pages_of_folios_before(const ReadOnlyFile& file,
+                                                                  uint64_t from, uint64_t limit,
+                                                                  bool hashes) {
+  std::vector<CachedPage> pages;
+  for (uint64_t at = from; at < limit;) {
+    // At most `limit - at` entries: nothing far past the limit is read or hashed. A folio cut at
+    // max_entries still says its extent (its order).
+    const ScanBatch batch = scan_batch(
+        file, at, hashes, static_cast<uint32_t>(std::min<uint64_t>(kBatchPages, limit - at)));
+    for (const CachedPage& page : batch.pages) {
+      if (page.folio_first >= limit) return pages;
+      pages.push_back(page);
+    }
+    if (batch.done || batch.next_index <= at) break;
+    at = batch.next_index;
+  }
+  return pages;
+}
+
 ScanBatch KmodPageCacheView::scan_folios(const ReadOnlyFile& file, uint64_t from,
                                           const ScanOptions& options) {
   // First the folios without hashes (cheap), to learn where each folio of [from, end) begins
@@ -109,30 +128,13 @@ ScanBatch KmodPageCacheView::scan_folios(const ReadOnlyFile& file, uint64_t from
   out.next_index = end;
   if (from >= end) return out;
   uint64_t first = UINT64_MAX, last = 0;
-  for (uint64_t at = from; at < end;) {
-    // A folio cut at max_entries still says its extent (its order): enough here.
-    const ScanBatch batch = scan_batch(
-        file, at, false, static_cast<uint32_t>(std::min<uint64_t>(kBatchPages, end - at)));
-    for (const CachedPage& page : batch.pages) {
-      if (page.folio_first >= end) break;
-      first = std::min(first, page.folio_first);
-      last = std::max(last, page.folio_first + page.folio_pages);
-    }
-    if (batch.done || batch.next_index <= at) break;
-    at = batch.next_index;
+  for (const CachedPage& page : pages_of_folios_before(file, from, end, false)) {
+    first = std::min(first, page.folio_first);
+    last = std::max(last, page.folio_first + page.folio_pages);
   }
   if (first == UINT64_MAX) return out;
-  // The pages of those folios, whole (the first loop may have started inside one), unhashed.
-  for (uint64_t at = first; at < last;) {
-    const ScanBatch batch = scan_batch(
-        file, at, false, static_cast<uint32_t>(std::min<uint64_t>(kBatchPages, last - at)));
-    for (const CachedPage& page : batch.pages) {
-      if (page.folio_first >= last) break;
-      out.pages.push_back(page);
-    }
-    if (batch.done || batch.next_index <= at) break;
-    at = batch.next_index;
-  }
+  // The pages of those folios, whole (the first look may have started inside one), unhashed.
+  out.pages = pages_of_folios_before(file, first, last, false);
   out.next_index = std::max(end, last);
   if (!options.hashes) return out;
   // The folios to hash, as runs of pages.
@@ -153,17 +155,10 @@ ScanBatch KmodPageCacheView::scan_folios(const ReadOnlyFile& file, uint64_t from
   }
   auto page = out.pages.begin();
   for (const PageRange& range : wanted) {
-    for (uint64_t at = range.first; at < range.end();) {
-      // At most the pages of the range: nothing past it is hashed.
-      const ScanBatch batch = scan_batch(
-          file, at, true, static_cast<uint32_t>(std::min<uint64_t>(kBatchPages, range.end() - at)));
-      for (const CachedPage& hashed : batch.pages) {
-        if (hashed.index >= range.end()) break;
-        while (page != out.pages.end() && page->index < hashed.index) ++page;
-        if (page != out.pages.end() && page->index == hashed.index) *page = hashed;
-      }
-      if (batch.done || batch.next_index <= at) break;
-      at = batch.next_index;
+    for (const CachedPage& hashed :
+         pages_of_folios_before(file, range.first, range.end(), true)) {
+      while (page != out.pages.end() && page->index < hashed.index) ++page;
+      if (page != out.pages.end() && page->index == hashed.index) *page = hashed;
     }
   }
   return out;

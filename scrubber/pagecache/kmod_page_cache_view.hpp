@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "scrubber/pagecache/page_cache_view.hpp"
 #include "snapshot/base/unique_fd.hpp"
@@ -30,6 +31,10 @@ class KmodPageCacheView : public PageCacheView {
  private:
   // One ioctl: up to `max_entries` cached pages from `from`, never a split folio at the end.
   ScanBatch scan_batch(const ReadOnlyFile& file, uint64_t from, bool hashes, uint32_t max_entries);
+  // The cached pages from `from` on, ioctl after ioctl, until the first page of a folio that
+  // starts at or after `limit`.
+  std::vector<CachedPage> pages_of_folios_before(const ReadOnlyFile& file, uint64_t from,
+                                                 uint64_t limit, bool hashes);
   // scan() with options.end: the folios holding a page of [from, end), hashed only those.
   ScanBatch scan_folios(const ReadOnlyFile& file, uint64_t from, const ScanOptions& options);
 

@@ -60,4 +60,14 @@ void plan_batch(std::span<const CachedPage> pages, const ScrubPolicy& policy,
   }
 }
 
+void carry_out(PageCacheView& view, const ReadOnlyFile& file, bool evict, EvictionPlan& plan) {
+  if (!evict) {
+    plan.counts.evicted_pages = plan.pages;  // what a scrub would evict
+  } else if (!plan.folios.empty()) {
+    const EvictResult evicted = view.evict(file, plan.folios);
+    plan.counts.evicted_pages = evicted.evicted_pages;
+    plan.counts.skipped += evicted.skipped;
+  }
+}
+
 }  // namespace singleton

@@ -35,4 +35,8 @@ void plan_batch(std::span<const CachedPage> pages, const ScrubPolicy& policy,
                 std::span<const PageIndex* const> holders, uint64_t& budget_pages,
                 EvictionPlan& plan);
 
+// Evicts the plan's folios from `file` and records what was measured in plan.counts
+// (evicted_pages, skipped); `evict` false: a dry run, where evicted_pages is what would go.
+void carry_out(PageCacheView& view, const ReadOnlyFile& file, bool evict, EvictionPlan& plan);
+
 }  // namespace singleton

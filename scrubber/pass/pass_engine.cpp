@@ -24,13 +24,7 @@ void scrub_image(PageCacheView& view, const ReadOnlyFile& file,
     ScanBatch batch = view.scan(file, from, ScanOptions{true});
     EvictionPlan plan;
     plan_batch(batch.pages, policy, holders, budget, plan);
-    if (options.evict && !plan.folios.empty()) {
-      const EvictResult evicted = view.evict(file, plan.folios);
-      plan.counts.evicted_pages = evicted.evicted_pages;
-      plan.counts.skipped += evicted.skipped;
-    } else if (!options.evict) {
-      plan.counts.evicted_pages = plan.pages;  // what a scrub would evict
-    }
+    carry_out(view, file, options.evict, plan);
     counts += plan.counts;
     progress.pages = counts.scanned_pages;
     if (options.on_progress) options.on_progress(progress);
@@ -144,13 +138,18 @@ ExitCode PassReport::exit_code() const {
   return discovery_errors.empty() && failures() == 0 ? ExitCode::kDone : ExitCode::kPartial;
 }
 
-PassReport run_pass(PageCacheView& view, PassScope& scope, KsmHashCache& ksm,
-                    const PassOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
+PassReport new_pass_report(const PageCacheView& view, const PassOptions& options) {
   PassReport report;
   report.backend = view.name();
   report.dry_run = !options.evict;
   report.shared_policy = options.shared_policy;
+  return report;
+}
+
+PassReport run_pass(PageCacheView& view, PassScope& scope, KsmHashCache& ksm,
+                    const PassOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  PassReport report = new_pass_report(view, options);
   snapshot_guests(scope, ksm, options, report);
   report.snapshot_seconds = seconds_since(start);
 

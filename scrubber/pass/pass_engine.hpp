@@ -63,6 +63,10 @@ struct PassScope {
   std::vector<size_t> chosen_images;
 };
 
+// An empty report of a pass of `options` over `view` (backend, dry run, shared policy): what
+// every pass engine fills in.
+PassReport new_pass_report(const PageCacheView& view, const PassOptions& options);
+
 // Snapshots the guests with snapshot_now (a complete snapshot replaces *index, an incomplete one
 // clears it: nothing is evicted on that guest's behalf), then looks at the chosen images. An
 // image with an attached guest that exited is not scrubbed (options.exited_guest_is_failure says

@@ -100,10 +100,7 @@ PassReport PlacedScrubber::run(PageCacheView& view, ImageSet& images, std::span<
                                PendingPages& pending, PendingPages& retry,
                                const PassOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  PassReport report;
-  report.backend = view.name();
-  report.dry_run = !options.evict;
-  report.shared_policy = options.shared_policy;
+  PassReport report = new_pass_report(view, options);
   report.tracker = "bpf";
   TrackerCounts& tracked = report.tracked;
   const ScrubPolicy policy(options.shared_policy);
@@ -132,12 +129,13 @@ PassReport PlacedScrubber::run(PageCacheView& view, ImageSet& images, std::span<
       // the policy needs (a folio whose other pages are not placed yet is looked at again when
       // they are, as they are queued then), and clean (a held dirty folio is retried after
       // writeback). So each folio is hashed about once, when the guests' reads complete it.
+      const auto attached = [&](pid_t pid) {
+        return std::any_of(image.vms.begin(), image.vms.end(),
+                           [&](size_t v) { return vms[v].pid == pid; });
+      };
       const auto placed_enough = [&](uint64_t page) {
         size_t by_attached = 0;
-        for (const Placement& where : map_.holders(id, page)) {
-          by_attached += std::any_of(image.vms.begin(), image.vms.end(),
-                                     [&](size_t v) { return vms[v].pid == where.pid; });
-        }
+        for (const Placement& where : map_.holders(id, page)) by_attached += attached(where.pid);
         return policy.shared() == SharedPolicy::kAny ? by_attached > 0
                                                      : by_attached >= image.vms.size();
       };
@@ -206,9 +204,7 @@ PassReport PlacedScrubber::run(PageCacheView& view, ImageSet& images, std::span<
       }
       auto add_guest_pages = [&](uint64_t page, uint64_t host_hash, bool compare) {
         for (const Placement& where : map_.holders(id, page)) {
-          const bool attached = std::any_of(image.vms.begin(), image.vms.end(),
-                                            [&](size_t v) { return vms[v].pid == where.pid; });
-          if (!attached) continue;
+          if (!attached(where.pid)) continue;
           if (!in_guest_ram(where.pid, where.addr, reread)) {
             ++tracked.outside_guest_ram;
             map_.drop(id, page, where.pid);
@@ -258,15 +254,10 @@ PassReport PlacedScrubber::run(PageCacheView& view, ImageSet& images, std::span<
       EvictionPlan plan;
       plan.counts.skipped = out.counts.skipped;  // the dirty folios not hashed
       plan_batch(host, policy, holders, budget, plan);
-      if (options.evict && !plan.folios.empty()) {
-        const EvictResult evicted = view.evict(file, plan.folios);
-        plan.counts.evicted_pages = evicted.evicted_pages;
-        plan.counts.skipped += evicted.skipped;
-      } else if (!options.evict) {
-        plan.counts.evicted_pages = plan.pages;
-      }
-      // A held page in a dirty or writeback folio (a guest write, not yet on disk) becomes an
-      // evictable duplicate once written back: looked at again later.
+      carry_out(view, file, options.evict, plan);
+      // A held page in a dirty or writeback folio becomes an evictable duplicate once written
+      // back: looked at again later. (Dirty folios were not hashed; this is a folio dirtied
+      // after the scan judged it, as the kmod view reads the flags again when it hashes.)
       for (const CachedPage& page : host) {
         if ((page.flags & (kPageDirty | kPageWriteback)) && wanted.contains(page.index) &&
             (page.flags & kPageHashed) && policy.held(page.hash, holders)) {

@@ -52,4 +52,24 @@ std::string pass_status_text(uint64_t number, const std::string& trigger,
   return text;
 }
 
+TrackerWindow& TrackerWindow::operator+=(const PassReport& placed_pass) {
+  ++placed_passes;
+  placed_pages += placed_pass.tracked.placed_pages;
+  evicted_pages += placed_pass.totals.evicted_pages;
+  host_pages_hashed += placed_pass.tracked.host_pages_hashed;
+  guest_pages_hashed += placed_pass.tracked.guest_pages_hashed;
+  stale += placed_pass.tracked.stale_placements + placed_pass.tracked.outside_guest_ram;
+  return *this;
+}
+
+std::string tracker_summary_line(const TrackerWindow& w, uint64_t map_pages,
+                                 uint64_t kernel_drops) {
+  return "tracker bpf: " + std::to_string(w.placed_passes) + " placed passes over " +
+         std::to_string(w.placed_pages) + " pages since the last summary: evicted " +
+         mib(w.evicted_pages) + ", hashed " + std::to_string(w.host_pages_hashed) + " host and " +
+         std::to_string(w.guest_pages_hashed) + " guest pages, dropped " +
+         std::to_string(w.stale) + " stale placements; map " + std::to_string(map_pages) +
+         " pages; records dropped in the kernel " + std::to_string(kernel_drops);
+}
+
 }  // namespace singleton

@@ -16,4 +16,21 @@ std::string pass_log_line(uint64_t number, const std::string& trigger, const Pas
 // evicted 1234 pages (4.8 MiB)", and "; 1 failed" when a VM or an image failed.
 std::string pass_status_text(uint64_t number, const std::string& trigger, const PassReport& report);
 
+// What the placed passes (--tracker bpf) did since the last summary line.
+struct TrackerWindow {
+  uint64_t placed_passes = 0;
+  uint64_t placed_pages = 0;
+  uint64_t evicted_pages = 0;
+  uint64_t host_pages_hashed = 0;
+  uint64_t guest_pages_hashed = 0;
+  uint64_t stale = 0;  // placements dropped: stale, or outside guest RAM
+  TrackerWindow& operator+=(const PassReport& placed_pass);
+};
+
+// The summary a minute: "tracker bpf: 821 placed passes over 114742 pages since the last
+// summary: evicted 434.5 MiB, hashed 112663 host and 112663 guest pages, dropped 1426 stale
+// placements; map 112799 pages; records dropped in the kernel 0".
+std::string tracker_summary_line(const TrackerWindow& window, uint64_t map_pages,
+                                 uint64_t kernel_drops);
+
 }  // namespace singleton

@@ -19,18 +19,6 @@ TrackerChoice tracker_choice_from_string(const std::string& text) {
   throw Error(ExitCode::kUsage, "unknown --tracker '" + text + "' (expected auto, bpf or scan)");
 }
 
-const char* to_string(TrackerChoice choice) {
-  switch (choice) {
-    case TrackerChoice::kAuto:
-      return "auto";
-    case TrackerChoice::kBpf:
-      return "bpf";
-    case TrackerChoice::kScan:
-      return "scan";
-  }
-  return "?";
-}
-
 PlacementTracking::PlacementTracking(const std::string& kernel_btf) : tracer_(kernel_btf) {}
 
 void PlacementTracking::set_vms(std::span<const Vm> vms, const ImageSet& images) {

@@ -30,7 +30,6 @@ namespace singleton {
 //   auto: bpf when it loads, else scan (saying why once).
 enum class TrackerChoice { kAuto, kBpf, kScan };
 TrackerChoice tracker_choice_from_string(const std::string& text);  // throws Error(kUsage)
-const char* to_string(TrackerChoice choice);
 
 struct TrackingCounts {
   uint64_t records = 0;            // records taken from the ring buffer

@@ -50,6 +50,11 @@ double unix_now() {
   return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
 }
 
+std::chrono::steady_clock::duration steady_duration(double seconds) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(seconds));
+}
+
 double seconds_between(std::chrono::steady_clock::time_point a,
                        std::chrono::steady_clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
@@ -419,13 +424,7 @@ bool WatchLoop::run_placed_step() {
   const PassReport report = tracking_->scrub(*view_, images_, vm_list_, pass_options());
   ++passes_;
   metrics_.add_pass(report, unix_now());
-  TrackerWindow& w = tracker_window_;
-  ++w.placed_passes;
-  w.placed_pages += report.tracked.placed_pages;
-  w.evicted_pages += report.totals.evicted_pages;
-  w.host_pages_hashed += report.tracked.host_pages_hashed;
-  w.guest_pages_hashed += report.tracked.guest_pages_hashed;
-  w.stale += report.tracked.stale_placements + report.tracked.outside_guest_ram;
+  tracker_window_ += report;
   // Many a second under steady I/O: one line each at -v 2, a summary a minute at -v 1.
   say(2, pass_log_line(passes_, "placed", report));
   if (options_.json) {
@@ -442,20 +441,9 @@ void WatchLoop::tracker_summary(bool force) {
   const auto now = std::chrono::steady_clock::now();
   if (!tracking_ || (!force && now - tracker_summary_at_ < std::chrono::seconds(60))) return;
   tracker_summary_at_ = now;
-  TrackerWindow& w = tracker_window_;
-  const PlacementDrops drops = tracking_->drops();
-  const uint64_t drops_total = drops.total();
-  if (w.placed_passes == 0 && !force) return;
-  char mib[32];
-  std::snprintf(mib, sizeof mib, "%.1f MiB", static_cast<double>(w.evicted_pages * kPageBytes) / (1 << 20));
-  say(1, "tracker bpf: " + std::to_string(w.placed_passes) + " placed passes over " +
-             std::to_string(w.placed_pages) + " pages since the last summary: evicted " + mib +
-             ", hashed " + std::to_string(w.host_pages_hashed) + " host and " +
-             std::to_string(w.guest_pages_hashed) + " guest pages, dropped " +
-             std::to_string(w.stale) + " stale placements; map " +
-             std::to_string(tracking_->map().size()) + " pages; records dropped in the kernel " +
-             std::to_string(drops_total));
-  w = TrackerWindow{};
+  if (tracker_window_.placed_passes == 0 && !force) return;
+  say(1, tracker_summary_line(tracker_window_, tracking_->map().size(), tracking_->drops().total()));
+  tracker_window_ = TrackerWindow{};
 }
 
 void WatchLoop::tick(std::chrono::steady_clock::time_point now) {
@@ -532,23 +520,21 @@ int WatchLoop::run() {
   // without delaying a read that comes alone.
   constexpr auto kPlacedBackoff = std::chrono::milliseconds(50);
   auto placed_not_before = last_tick;
+  // Queued placed pages are looked at --merge-delay after the first of them, and no sooner
+  // than placed_not_before.
+  const auto placed_due = [&] {
+    return std::max(placed_not_before,
+                    tracking_->pending_since() + steady_duration(options_.merge_delay_seconds));
+  };
   if (server_) server_->publish(watch_metrics_text());  // scrapes before the first tick
   try {
     for (;;) {
       // Before every wait (rate-limited to WatchdogSec/4 by the notifier): at most --interval
       // (60 s) plus one tick's work apart.
       notifier_.watchdog();
-      // Until the next tick, or until the placed pages are due (--merge-delay after the first).
-      auto wake = last_tick + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                  std::chrono::duration<double>(options_.interval_seconds));
-      if (tracking_ && tracking_->has_pending()) {
-        const auto due = std::max(
-            placed_not_before,
-            tracking_->pending_since() +
-                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                    std::chrono::duration<double>(options_.merge_delay_seconds)));
-        wake = std::min(wake, due);
-      }
+      // Until the next tick, or until the placed pages are due.
+      auto wake = last_tick + steady_duration(options_.interval_seconds);
+      if (tracking_ && tracking_->has_pending()) wake = std::min(wake, placed_due());
       const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
           wake - std::chrono::steady_clock::now());
       // The ring buffer wakes us for the first record only: once pages are queued, the records
@@ -586,17 +572,13 @@ int WatchLoop::run() {
         if (tracking_) {
           tracking_->drain();
           tracking_->requeue_due_retries(now);
-          const auto merge = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-              std::chrono::duration<double>(options_.merge_delay_seconds));
-          if (tracking_->has_pending() && now >= tracking_->pending_since() + merge &&
-              now >= placed_not_before) {
+          if (tracking_->has_pending() && now >= placed_due()) {
             const bool ran = budget_.allows_work() && run_placed_step();
             placed_not_before = (ran ? std::chrono::steady_clock::now() : now) + kPlacedBackoff;
           }
         }
         // A reload (SIGHUP) ends the wait and looks at once with the new settings.
-        if (received.reload ||
-            now - last_tick >= std::chrono::duration<double>(options_.interval_seconds)) {
+        if (received.reload || now - last_tick >= steady_duration(options_.interval_seconds)) {
           last_tick = now;
           // Scrapes are answered by the server's own threads, from the text published here
           // once a tick: a client, however slow, never holds this loop.

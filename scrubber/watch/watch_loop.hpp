@@ -32,6 +32,7 @@
 #include "scrubber/watch/cpu_budget.hpp"
 #include "scrubber/watch/guest_io_counter.hpp"
 #include "scrubber/watch/memory_pressure.hpp"
+#include "scrubber/watch/pass_log_line.hpp"
 #include "scrubber/watch/placement_tracking.hpp"
 #include "scrubber/watch/service_notifier.hpp"
 #include "scrubber/watch/watch_options.hpp"
@@ -129,14 +130,7 @@ class WatchLoop {
   std::unique_ptr<PlacementTracking> tracking_;
   std::string tracker_said_;  // the last fallback reason said (said once)
   std::set<std::string> untracked_said_;  // images whose untracked growth was said
-  struct TrackerWindow {
-    uint64_t placed_passes = 0;
-    uint64_t placed_pages = 0;
-    uint64_t evicted_pages = 0;
-    uint64_t host_pages_hashed = 0;
-    uint64_t guest_pages_hashed = 0;
-    uint64_t stale = 0;
-  } tracker_window_;
+  TrackerWindow tracker_window_;  // placed passes since the last summary line
   std::chrono::steady_clock::time_point tracker_summary_at_{};
   bool placed_unpublished_ = false;  // placed passes since the metrics were last published
   std::optional<PassLock> placed_lock_;  // held by placed passes until the next tick
