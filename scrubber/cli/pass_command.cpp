@@ -9,6 +9,7 @@
 #include "scrubber/config/cli_text.hpp"
 #include "scrubber/config/command_line.hpp"
 #include "scrubber/config/numeric_option.hpp"
+#include "scrubber/pressure/pressure_options.hpp"
 #include "scrubber/pagecache/eviction_audit.hpp"
 #include "scrubber/metrics/pass_textfile.hpp"
 #include "scrubber/pagecache/page_cache_view.hpp"
@@ -64,6 +65,8 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
       "after the pass, add its metrics to this node_exporter textfile (rewritten atomically)")(
       "audit", po::value(&audit_file),
       "append every range handed to the kernel for eviction to FILE (JSON lines)");
+  PressureOptionValues pressure_values;
+  if (evict) add_pressure_options(options, pressure_values, /*with_order=*/false);
   const po::variables_map vm = parse_command_line(args, options, name);
   if (vm.count("help")) {
     std::cout << options << "\n" << kSharedPolicyHelp << "\n" << kExitCodesHelp;
@@ -75,7 +78,27 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
   pass.shared_policy = shared_policy_from_string(shared);
   pass.snapshot.regions = region_selection_from_string(regions);
   if (vm.count("max-evict")) pass.max_evict_pages = max_evict_mib * (1 << 20) / kPageBytes;
+  // --evict-when pressure (scrub): evicts only when memory is needed now, at most what is short
+  // (one --evict-step); else the pass is a dry run that reports the duplicates it keeps.
+  std::optional<PressureReading> need;
+  if (evict) {
+    const PressureSettings settings = pressure_values.settings();
+    if (settings.when == EvictWhen::kPressure) {
+      need = PressureGauge(settings).read();
+      pass.evict = need->needed;
+      if (need->needed) {
+        pass.max_evict_pages = std::min(pass.max_evict_pages, need->evict_bytes / kPageBytes);
+      }
+    }
+  }
   require_capabilities(name, {kCapSysPtrace, kCapSysAdmin, kCapDacReadSearch});
+  if (need) {
+    std::cerr << "singleton: "
+              << (need->needed ? "memory needed (" + need->reason + "): evicting up to " +
+                                     std::to_string(need->evict_bytes >> 20) + " MiB"
+                               : std::string("memory not needed: duplicates kept (a dry run)"))
+              << "\n";
+  }
   const PassLock lock;
   const VmSelection selected = select_vms(selection);
   for (const auto& warning : selected.warnings)

@@ -124,6 +124,8 @@ void ScrubMetrics::forget_absent(const std::set<std::string>& present_images,
                 [&](const auto& entry) { return !present_vms.contains(entry.first); });
 }
 
+void ScrubMetrics::set_policy_state(const EvictionPolicyState& state) { policy_ = state; }
+
 void ScrubMetrics::set_tracker_state(const TrackerState& state) { tracker_ = state; }
 
 void ScrubMetrics::set_watch_state(double cpu_seconds, double cpu_budget_percent,
@@ -244,6 +246,23 @@ std::string ScrubMetrics::prometheus_text() const {
     out << "singleton_memory_psi_some_avg10_ratio " << number(psi_some_avg10_ / 100) << "\n";
     header(out, "singleton_memory_available_bytes", "gauge", "MemAvailable of /proc/meminfo.");
     out << "singleton_memory_available_bytes " << mem_available_bytes_ << "\n";
+  }
+  if (policy_) {
+    const EvictionPolicyState& p = *policy_;
+    header(out, "singleton_memory_needed", "gauge",
+           "1 while --evict-when pressure sees memory needed (duplicates are evicted), else 0.");
+    out << "singleton_memory_needed " << (p.memory_needed ? 1 : 0) << "\n";
+    header(out, "singleton_pressure_steps_total", "counter",
+           "Eviction steps taken because memory was needed.");
+    out << "singleton_pressure_steps_total " << p.pressure_steps << "\n";
+    if (p.cgroup_headroom_bytes) {
+      header(out, "singleton_pressure_cgroup_headroom_bytes", "gauge",
+             "Bytes left below the limit of --pressure-cgroup.");
+      out << "singleton_pressure_cgroup_headroom_bytes " << *p.cgroup_headroom_bytes << "\n";
+    }
+    header(out, "singleton_kept_duplicate_candidate_pages", "gauge",
+           "Image pages placed in a guest and kept in the host cache until memory is needed.");
+    out << "singleton_kept_duplicate_candidate_pages " << p.kept_candidate_pages << "\n";
   }
   if (tracker_) {
     const TrackerState& t = *tracker_;

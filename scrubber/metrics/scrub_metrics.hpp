@@ -33,6 +33,15 @@ class ScrubMetrics {
     uint64_t dropped_placements = 0;
   };
   void set_tracker_state(const TrackerState& state);
+  // Under --evict-when pressure (absent otherwise): whether memory is needed now, the cgroup's
+  // headroom when a cgroup is watched, and the duplicates kept for later (bpf tracker).
+  struct EvictionPolicyState {
+    bool memory_needed = false;
+    uint64_t pressure_steps = 0;  // steps that evicted under pressure
+    std::optional<uint64_t> cgroup_headroom_bytes;
+    uint64_t kept_candidate_pages = 0;
+  };
+  void set_policy_state(const EvictionPolicyState& state);
   void set_watch_state(double cpu_seconds, double cpu_budget_percent, int pressure_level,
                        double psi_some_avg10, uint64_t mem_available_bytes);
 
@@ -64,6 +73,7 @@ class ScrubMetrics {
   double snapshot_seconds_total_ = 0;
   bool watch_ = false;
   std::optional<TrackerState> tracker_;
+  std::optional<EvictionPolicyState> policy_;
   double cpu_seconds_ = 0;
   double cpu_budget_percent_ = 0;
   int pressure_level_ = 0;

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "scrubber/pressure/pressure_sources.hpp"
+
 namespace singleton {
 namespace {
 
@@ -11,15 +13,6 @@ std::string read_text(const char* path) {
   std::stringstream text;
   if (in) text << in.rdbuf();
   return text.str();
-}
-
-uint64_t meminfo_kib(const std::string& meminfo, const std::string& key) {
-  const auto at = meminfo.find(key + ":");
-  if (at == std::string::npos) return 0;
-  std::istringstream in(meminfo.substr(at + key.size() + 1));
-  uint64_t kib = 0;
-  in >> kib;
-  return kib;
 }
 
 }  // namespace
@@ -34,21 +27,14 @@ PressureLevel classify_pressure(const MemoryPressure& p) {
 
 MemoryPressure parse_memory_pressure(const std::string& psi_text, const std::string& meminfo_text) {
   MemoryPressure out;
-  // "some avg10=0.00 avg60=0.00 avg300=0.00 total=0"
-  const auto some = psi_text.find("some ");
-  if (some != std::string::npos) {
-    const auto avg10 = psi_text.find("avg10=", some);
-    if (avg10 != std::string::npos) {
-      try {
-        out.psi_some_avg10 = std::stod(psi_text.substr(avg10 + 6));
-        out.have_psi = true;
-      } catch (const std::exception&) {
-        out.have_psi = false;
-      }
-    }
+  if (const auto psi = parse_psi_memory(psi_text)) {
+    out.have_psi = true;
+    out.psi_some_avg10 = psi->some_avg10;
   }
-  out.mem_total_bytes = meminfo_kib(meminfo_text, "MemTotal") * 1024;
-  out.mem_available_bytes = meminfo_kib(meminfo_text, "MemAvailable") * 1024;
+  if (const auto meminfo = parse_meminfo(meminfo_text)) {
+    out.mem_total_bytes = meminfo->total_bytes;
+    out.mem_available_bytes = meminfo->available_bytes;
+  }
   out.level = classify_pressure(out);
   return out;
 }

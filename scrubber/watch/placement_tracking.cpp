@@ -36,9 +36,10 @@ void PlacementTracking::set_vms(std::span<const Vm> vms, const ImageSet& images)
   }
   followed_ = std::move(now);
   std::map<ImageFileId, size_t> index;
+  std::vector<ImageFileId> ids(images.images.size());
   for (size_t i = 0; i < images.images.size(); ++i) {
     const Image& image = images.images[i];
-    if (image.file) index[{image.file->device(), image.file->inode()}] = i;
+    if (image.file) index[ids[i] = {image.file->device(), image.file->inode()}] = i;
   }
   if (index != image_index_) {
     // Image indices changed meaning: what waits is dropped (the map keeps the placements, and
@@ -46,9 +47,11 @@ void PlacementTracking::set_vms(std::span<const Vm> vms, const ImageSet& images)
     pending_.clear();
     retry_.clear();
     placed_on_.clear();
+    candidates_.clear();
     pending_pages_ = 0;
   }
   image_index_ = std::move(index);
+  image_ids_ = std::move(ids);
 }
 
 void PlacementTracking::drain() {
@@ -89,9 +92,34 @@ void PlacementTracking::requeue_due_retries(std::chrono::steady_clock::time_poin
 
 PassReport PlacementTracking::scrub(PageCacheView& view, ImageSet& images, std::span<const Vm> vms,
                                     const PassOptions& options) {
-  PendingPages retry;
-  PassReport report = scrubber_.run(view, images, vms, pending_, retry, options);
   pending_pages_ = 0;
+  return scrub_pages(view, images, vms, pending_, options);
+}
+
+void PlacementTracking::hold_pending() {
+  for (const auto& [image, pages] : pending_) {
+    for (uint64_t page : pages) {
+      const auto placed = image < image_ids_.size() ? map_.find(image_ids_[image], page)
+                                                    : std::nullopt;
+      if (placed) candidates_.add(image, page, placed->time_ns);
+    }
+  }
+  pending_.clear();
+  pending_pages_ = 0;
+}
+
+PassReport PlacementTracking::scrub_candidates(PageCacheView& view, ImageSet& images,
+                                               std::span<const Vm> vms, const PassOptions& options,
+                                               EvictOrder order, size_t pages) {
+  PendingPages chosen = candidates_.take(order, pages);
+  return scrub_pages(view, images, vms, chosen, options);
+}
+
+PassReport PlacementTracking::scrub_pages(PageCacheView& view, ImageSet& images,
+                                          std::span<const Vm> vms, PendingPages& pages,
+                                          const PassOptions& options) {
+  PendingPages retry;
+  PassReport report = scrubber_.run(view, images, vms, pages, retry, options);
   if (!retry.empty()) {
     if (retry_.empty()) retry_at_ = std::chrono::steady_clock::now() + kRetryDelay;
     for (auto& [image, pages] : retry) retry_[image].merge(pages);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "scrubber/pass/image_set.hpp"
+#include "scrubber/pass/eviction_candidates.hpp"
 #include "scrubber/pass/placed_pass.hpp"
 #include "scrubber/placement/placement_map.hpp"
 #include "scrubber/placement/placement_tracer.hpp"
@@ -63,6 +64,14 @@ class PlacementTracking {
   PassReport scrub(PageCacheView& view, ImageSet& images, std::span<const Vm> vms,
                    const PassOptions& options);
 
+  // --evict-when pressure while memory is free: the queued pages are kept as candidates, with
+  // the time they were placed, instead of being looked at.
+  void hold_pending();
+  // Under pressure: a placed pass over up to `pages` candidates, taken in `order`.
+  PassReport scrub_candidates(PageCacheView& view, ImageSet& images, std::span<const Vm> vms,
+                              const PassOptions& options, EvictOrder order, size_t pages);
+  size_t candidates() const { return candidates_.size(); }
+
   // Re-reads up to `n` verified placements; returns how many were dropped as stale.
   size_t reverify(size_t n) { return scrubber_.reverify(n); }
 
@@ -82,7 +91,13 @@ class PlacementTracking {
   PlacementMap map_;
   PlacedScrubber scrubber_{map_};
   std::set<pid_t> followed_;
+  // Runs the placed pass over `pages` and queues the pages it says to retry.
+  PassReport scrub_pages(PageCacheView& view, ImageSet& images, std::span<const Vm> vms,
+                         PendingPages& pages, const PassOptions& options);
+
   std::map<ImageFileId, size_t> image_index_;  // (dev, inode) -> index in the ImageSet
+  std::vector<ImageFileId> image_ids_;          // index in the ImageSet -> (dev, inode)
+  EvictionCandidates candidates_;
   PendingPages pending_;
   size_t pending_pages_ = 0;
   std::chrono::steady_clock::time_point pending_since_{};

@@ -34,6 +34,15 @@ struct WatchStopRequested {};
 // for (4 MiB).
 constexpr uint64_t kUntrackedSlackPages = 1024;
 
+// --evict-when pressure: a full pass (every VM's RAM indexed) for memory that is needed, when
+// the kept duplicates did not cover it, at most this often (bpf tracker; the scan tracker's
+// I/O-triggered passes take only the images that grew).
+constexpr double kPressureSweepSeconds = 30;
+
+// --evict-when pressure: placed passes per step over the kept duplicates, each taking as many
+// as the step still wants (some are gone already: the guest or the kernel dropped them).
+constexpr int kPressureRounds = 4;
+
 // Seconds of wall time whose CPU credit a quiet loop can save up: a guest's first read after a
 // quiet spell is indexed at once instead of waiting for the budget to refill.
 constexpr double kBurstSeconds = 20;
@@ -130,8 +139,22 @@ void WatchLoop::apply_options(const WatchOptions& options, bool first) {
                      "after they read)";
     }
   }
+  // --evict-when pressure: a --pressure-cgroup that is not a memory cgroup is a usage error.
+  std::optional<PressureGauge> gauge;
+  if (options.pressure.when == EvictWhen::kPressure) gauge.emplace(options.pressure);
   // Nothing above threw: the new options take effect as a whole.
   options_ = options;
+  if (gauge) {
+    say(first ? 2 : 1, std::string("evicting duplicates when memory is needed (") +
+                           (gauge->cgroup_path().empty()
+                                ? std::string("no cgroup")
+                                : "cgroup v" + std::to_string(gauge->cgroup_version()) + " " +
+                                      gauge->cgroup_path()) +
+                           ", step " + std::to_string(options.pressure.step_bytes >> 20) +
+                           " MiB, order " + to_string(options.pressure.order) + ")");
+  }
+  gauge_ = std::move(gauge);
+  if (!gauge_) need_ = PressureReading{};
   if (tracker_changed) {
     tracking_ = std::move(tracking);
     if (tracking_) {
@@ -326,9 +349,14 @@ std::optional<PassLock> WatchLoop::take_pass_lock(bool blocking) {
 
 PassOptions WatchLoop::pass_options() {
   PassOptions pass;
-  pass.evict = true;
+  // --evict-when pressure: a dry run while memory is free (the duplicates are found, counted in
+  // the reports and the metrics, and kept); while it is needed, at most the step's bytes.
+  pass.evict = !keeping_duplicates();
   pass.shared_policy = options_.shared_policy;
   pass.max_evict_pages = options_.max_evict_pages;
+  if (gauge_ && need_.needed) {
+    pass.max_evict_pages = std::min(pass.max_evict_pages, need_.evict_bytes / kPageBytes);
+  }
   pass.exited_guest_is_failure = false;  // VMs come and go under a watch
   // Between two batches of the snapshots and of the scan (the engines call on_progress): a stop
   // request is honoured there, and the watchdog is pinged from inside a long pass.
@@ -398,6 +426,12 @@ std::string WatchLoop::watch_metrics_text() {
                                 tracking_->drops().total(),
                                 tracking_->map().counts().dropped_pages});
   }
+  if (gauge_) {
+    std::optional<uint64_t> headroom;
+    if (need_.cgroup) headroom = need_.cgroup->headroom_bytes();
+    metrics_.set_policy_state({need_.needed, pressure_steps_, headroom,
+                               tracking_ ? tracking_->candidates() : 0});
+  }
   metrics_.set_watch_state(process_cpu_seconds(), budget_.fraction() * 100,
                            static_cast<int>(pressure_.level), pressure_.psi_some_avg10,
                            pressure_.mem_available_bytes);
@@ -421,12 +455,35 @@ bool WatchLoop::run_placed_step() {
   // it once, and another singleton (or a full pass) waits one tick at most.
   if (!placed_lock_) placed_lock_ = take_pass_lock(false);
   if (!placed_lock_) return false;
-  const PassReport report = tracking_->scrub(*view_, images_, vm_list_, pass_options());
+  report_placed(tracking_->scrub(*view_, images_, vm_list_, pass_options()), "placed");
+  return true;
+}
+
+bool WatchLoop::run_pressure_step() {
+  if (!placed_lock_) placed_lock_ = take_pass_lock(false);
+  if (!placed_lock_) return false;
+  const PassOptions pass = pass_options();
+  uint64_t wanted = pass.max_evict_pages;
+  for (int round = 0; round < kPressureRounds && wanted > 0 && tracking_->candidates() > 0;
+       ++round) {
+    PassOptions step = pass;
+    step.max_evict_pages = wanted;
+    const PassReport report = tracking_->scrub_candidates(*view_, images_, vm_list_, step,
+                                                          options_.pressure.order, wanted);
+    wanted -= std::min(wanted, report.totals.evicted_pages);
+    report_placed(report, "pressure");
+  }
+  ++pressure_steps_;
+  publish_metrics();
+  return true;
+}
+
+void WatchLoop::report_placed(const PassReport& report, const char* trigger) {
   ++passes_;
   metrics_.add_pass(report, unix_now());
   tracker_window_ += report;
   // Many a second under steady I/O: one line each at -v 2, a summary a minute at -v 1.
-  say(2, pass_log_line(passes_, "placed", report));
+  say(2, pass_log_line(passes_, trigger, report));
   if (options_.json) {
     std::cout << boost::json::serialize(pass_report_json(report)) << std::endl;
   }
@@ -434,7 +491,18 @@ bool WatchLoop::run_placed_step() {
     if (!image.error.empty()) say(0, image.path + ": " + image.error);
   }
   placed_unpublished_ = true;
-  return true;
+}
+
+void WatchLoop::read_pressure_gauge() {
+  const bool was = need_.needed;
+  need_ = gauge_->read();
+  if (need_.needed && !was) {
+    say(1, "memory needed (" + need_.reason + "): evicting duplicates, up to " +
+               std::to_string(need_.evict_bytes >> 20) + " MiB a step");
+  } else if (!need_.needed && was) {
+    say(1, "memory no longer needed: duplicates kept after " + std::to_string(pressure_steps_) +
+               " steps");
+  }
 }
 
 void WatchLoop::tracker_summary(bool force) {
@@ -479,10 +547,30 @@ void WatchLoop::tick(std::chrono::steady_clock::time_point now) {
   // Under the tracker, one full pass every --reconcile-interval catches what it missed.
   const bool reconcile =
       tracking_ && seconds_between(last_sweep_, now) >= options_.reconcile_interval_seconds;
+  if (gauge_) read_pressure_gauge();
   if (!budget_.allows_work()) return;
-  StepChoice choice = choose_step(sweep || reconcile);
+  // Memory needed: the duplicates the tracker kept go first, in --evict-order.
+  if (gauge_ && need_.needed && tracking_ && tracking_->candidates() > 0) {
+    run_pressure_step();
+    return;
+  }
+  // Under --evict-when pressure a full pass triggered by I/O runs only when memory is needed
+  // (while it is free the triggers accumulate: the images that grew are taken then); under the
+  // bpf tracker, with no kept duplicate left, it is a sweep of every VM, rate-limited.
+  bool pressure_pass = false;
+  if (gauge_ && !sweep && !reconcile) {
+    if (!need_.needed) return;
+    if (tracking_ && seconds_between(last_pressure_full_, now) < kPressureSweepSeconds) return;
+    pressure_pass = true;
+  }
+  StepChoice choice = choose_step(sweep || reconcile || (pressure_pass && tracking_));
   if (choice.images.empty()) return;
   if (reconcile && !sweep) choice.trigger = "reconcile";
+  if (pressure_pass) {
+    choice.trigger = "pressure";
+    last_pressure_full_ = now;
+    ++pressure_steps_;
+  }
   if (run_step(choice, false, nullptr) && (sweep || reconcile)) last_sweep_ = now;
 }
 
@@ -497,7 +585,8 @@ int WatchLoop::run() {
     char budget[64];
     std::snprintf(budget, sizeof budget, "%.3g%%", options_.cpu_budget_percent);
     say(1, "watching " + what + " (backend " + view_->name() + ", tracker " +
-               (tracking_ ? "bpf" : "scan") + ", cpu budget " + budget + ", config " +
+               (tracking_ ? "bpf" : "scan") + ", evict-when " + to_string(options_.pressure.when) +
+               ", cpu budget " + budget + ", config " +
                (options_.config_path.empty() ? "none" : options_.config_path) +
                (server_ ? ", metrics on 127.0.0.1 port " + std::to_string(server_->port()) : "") +
                ")");
@@ -572,7 +661,11 @@ int WatchLoop::run() {
         if (tracking_) {
           tracking_->drain();
           tracking_->requeue_due_retries(now);
-          if (tracking_->has_pending() && now >= placed_due()) {
+          if (gauge_) {
+            // --evict-when pressure: kept, with their time; the pressure steps of tick() take
+            // them in --evict-order when memory is needed.
+            tracking_->hold_pending();
+          } else if (tracking_->has_pending() && now >= placed_due()) {
             const bool ran = budget_.allows_work() && run_placed_step();
             placed_not_before = (ran ? std::chrono::steady_clock::now() : now) + kPlacedBackoff;
           }
@@ -611,6 +704,7 @@ int WatchLoop::run_once() {
       return 0;
     }
     look_at_triggers();
+    if (gauge_) read_pressure_gauge();
     int exit_code = 0;
     try {
       run_step(choose_step(true), true, &exit_code);

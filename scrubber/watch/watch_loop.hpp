@@ -31,6 +31,7 @@
 #include "scrubber/pass/pass_lock.hpp"
 #include "scrubber/watch/cpu_budget.hpp"
 #include "scrubber/watch/guest_io_counter.hpp"
+#include "scrubber/pressure/pressure_gauge.hpp"
 #include "scrubber/watch/memory_pressure.hpp"
 #include "scrubber/watch/pass_log_line.hpp"
 #include "scrubber/watch/placement_tracking.hpp"
@@ -92,6 +93,17 @@ class WatchLoop {
   PassOptions pass_options();
   // A placed pass over what the tracker queued; false when the pass lock is busy.
   bool run_placed_step();
+  // --evict-when pressure, memory needed: placed passes over the kept duplicates in
+  // --evict-order until the step's bytes are evicted or none is left; false when the pass lock
+  // is busy.
+  bool run_pressure_step();
+  // A placed pass's report to the metrics, the log (`trigger` at -v 2) and --json.
+  void report_placed(const PassReport& report, const char* trigger);
+  // --evict-when pressure: reads the gauge (says when memory becomes needed and when it no
+  // longer is).
+  void read_pressure_gauge();
+  // --evict-when pressure while memory is free: duplicates are found and kept, not evicted.
+  bool keeping_duplicates() const { return gauge_ && !need_.needed; }
   // One line at -v 1 every minute with what the tracker did (placed passes log at -v 2).
   void tracker_summary(bool force);
   // The one tick of triggers, discovery and a possible full pass.
@@ -134,6 +146,12 @@ class WatchLoop {
   std::chrono::steady_clock::time_point tracker_summary_at_{};
   bool placed_unpublished_ = false;  // placed passes since the metrics were last published
   std::optional<PassLock> placed_lock_;  // held by placed passes until the next tick
+  // --evict-when pressure: the gauge, its last reading, and when the last full pass under
+  // pressure ran (they are rate-limited: the kept duplicates go first).
+  std::optional<PressureGauge> gauge_;
+  PressureReading need_;
+  uint64_t pressure_steps_ = 0;
+  std::chrono::steady_clock::time_point last_pressure_full_{};
 };
 
 }  // namespace singleton

@@ -8,6 +8,7 @@
 #include "scrubber/config/config_file.hpp"
 #include "scrubber/config/numeric_option.hpp"
 #include "scrubber/metrics/metrics_http_server.hpp"
+#include "scrubber/pressure/pressure_options.hpp"
 #include "snapshot/base/error.hpp"
 
 namespace singleton {
@@ -34,6 +35,7 @@ struct RawValues {
   std::string shared = "all";
   std::string tracker = "auto";
   uint64_t max_evict_mib = 0;
+  PressureOptionValues pressure;
 };
 
 }  // namespace
@@ -101,7 +103,9 @@ WatchCommandLine parse_watch_command_line(const std::vector<std::string>& args) 
       "reconcile-interval",
       real_option("reconcile-interval", &o.reconcile_interval_seconds, {10, 86400, "s"})
           ->default_value("300"),
-      "bpf tracker: seconds between full passes that catch what tracking missed (10 to 86400)")(
+      "bpf tracker: seconds between full passes that catch what tracking missed (10 to 86400)");
+  add_pressure_options(desc, raw.pressure, /*with_order=*/true);
+  desc.add_options()(
       "prometheus", po::value(&o.prometheus_path),
       "write metrics in the node_exporter textfile format to FILE after each pass (atomically)")(
       "metrics-listen",
@@ -147,6 +151,7 @@ WatchCommandLine parse_watch_command_line(const std::vector<std::string>& args) 
   o.backend = backend_choice_from_string(raw.backend);
   o.shared_policy = shared_policy_from_string(raw.shared);
   o.tracker = tracker_choice_from_string(raw.tracker);
+  o.pressure = raw.pressure.settings();
   if (values.count("max-evict")) o.max_evict_pages = raw.max_evict_mib * (1 << 20) / kPageBytes;
   if (values.count("quiet") && values.count("verbose")) {
     throw Error(ExitCode::kUsage, "--quiet and --verbose cannot be combined");

@@ -9,6 +9,7 @@
 #include "scrubber/config/vm_selection_options.hpp"
 #include "scrubber/pagecache/page_cache_view.hpp"
 #include "scrubber/pass/scrub_policy.hpp"
+#include "scrubber/pressure/pressure_gauge.hpp"
 #include "scrubber/watch/placement_tracking.hpp"
 
 namespace singleton {
@@ -32,6 +33,7 @@ struct WatchOptions {
   std::string kernel_btf = "/sys/kernel/btf/vmlinux";  // --kernel-btf: for the BPF tracker
   double merge_delay_seconds = 0.01;      // --merge-delay: placed pages gathered before a pass
   double reconcile_interval_seconds = 300;  // --reconcile-interval: full passes under bpf
+  PressureSettings pressure;  // --evict-when, --pressure-*, --evict-step, --evict-order
 };
 
 struct WatchCommandLine {

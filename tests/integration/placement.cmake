@@ -1,5 +1,6 @@
 # `singleton trace` against a real guest (guest kit): where QEMU put each image block it read.
 add_executable(placement_integration_tests
+  ${CMAKE_CURRENT_LIST_DIR}/placement/pressure_watch_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/placement/trace_guest_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/placement/watch_tracker_test.cpp
 )

@@ -54,6 +54,32 @@ TEST_F(WatchOptionsTest, EveryKeyOfTheExampleConfigIsAFlag) {
   EXPECT_EQ(o.config_path, path_);
 }
 
+TEST_F(WatchOptionsTest, PressurePolicyFromTheFileAndItsDefaults) {
+  const PressureSettings defaults = parse_watch_command_line({}).options.pressure;
+  EXPECT_EQ(defaults.when, EvictWhen::kAlways);
+  EXPECT_EQ(defaults.order, EvictOrder::kNewest);
+  EXPECT_EQ(defaults.step_bytes, 64u << 20);
+  write("evict-when = pressure\npressure-cgroup = machine.slice\npressure-headroom = 256\n"
+        "pressure-available = 3\npressure-psi = 0\nevict-step = 32\nevict-order = oldest\n");
+  const PressureSettings s = parse_watch_command_line({"--config", path_}).options.pressure;
+  EXPECT_EQ(s.when, EvictWhen::kPressure);
+  EXPECT_EQ(s.cgroup, "machine.slice");
+  EXPECT_EQ(s.headroom_bytes, 256u << 20);
+  EXPECT_EQ(s.available_percent, 3);
+  EXPECT_EQ(s.psi_percent, 0);
+  EXPECT_EQ(s.step_bytes, 32u << 20);
+  EXPECT_EQ(s.order, EvictOrder::kOldest);
+  write("evict-when = sometimes\n");
+  try {
+    parse_watch_command_line({"--config", path_});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUsage);
+    EXPECT_NE(std::string(e.what()).find(":1:"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_watch_command_line({"--evict-step", "0"}), Error);
+}
+
 TEST_F(WatchOptionsTest, CommandLineWinsOverTheFile) {
   write("cpu-budget = 25\n");
   EXPECT_EQ(
