@@ -130,6 +130,12 @@ TEST(ScrubMetrics, PromtoolAcceptsTheWholeOutput) {
   metrics.add_pass(report_with("/var/lib/libvirt/images/a.qcow2", 100, 80, 70, 2), 1700000000);
   metrics.add_pass(report_with("/var/lib/libvirt/images/b.img", 10, 8, 7, 0), 1700000001);
   metrics.set_watch_state(12.5, 10, 1, 2.5, 1 << 30);
+  metrics.set_policy_state({true, 3, uint64_t{5} << 20, 1234});
+  const std::string text = metrics.prometheus_text();
+  EXPECT_TRUE(has_line(text, "singleton_memory_needed 1")) << text;
+  EXPECT_TRUE(has_line(text, "singleton_pressure_steps_total 3")) << text;
+  EXPECT_TRUE(has_line(text, "singleton_pressure_cgroup_headroom_bytes 5242880")) << text;
+  EXPECT_TRUE(has_line(text, "singleton_kept_duplicate_candidate_pages 1234")) << text;
   const auto [rc, out] = promtool_check(metrics.prometheus_text());
   ASSERT_NE(rc, 127) << "promtool missing: install the Debian package prometheus "
                         "(tests/install-deps)";
