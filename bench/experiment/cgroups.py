@@ -92,19 +92,43 @@ class Cgroup:
             self.write(d, "cgroup.procs", pid)
 
     def memory(self):
-        """usage, cache, rss, shmem: bytes charged to the cgroup."""
+        """usage, cache, rss, shmem, dirty, writeback: bytes charged to the cgroup."""
+        raise NotImplementedError
+
+    def memory_dir(self):
+        """The directory of the memory controller (what `singleton watch --pressure-cgroup`
+        is given)."""
+        raise NotImplementedError
+
+    def pressure_events(self):
+        """{"limit_hits": count so far, "waiting": 1 if a task waits at the limit now}."""
+        raise NotImplementedError
+
+    def throttle(self, limits):
+        """Throttles the device (read/write bytes and IOPS, zero = unlimited)."""
         raise NotImplementedError
 
     def set_limit(self, limit):
         raise NotImplementedError
 
-    def limit_cache_to(self, budget):
+    def limit_cache_to(self, budget, ahead=0):
         """Caps the page cache at `budget`: limit = what is not page cache now + budget.
         Guest RAM and TCG's code buffers are anonymous and grow for a while, so this is
         called again every sample (a fixed limit let anon growth squeeze the cache to nothing
-        and then OOM-killed QEMU). No swap here: reclaim takes page cache only."""
+        and then OOM-killed QEMU). No swap here: reclaim takes page cache only.
+        `ahead` > 0 reclaims in the background, as kswapd does between a host's watermarks:
+        when the cache is within `ahead` bytes of the limit, the limit is first written
+        `ahead` lower (the kernel reclaims down to it in the writer's context, this thread,
+        not QEMU's) and then set back. Without it, a cache that fills its budget is
+        reclaimed only by QEMU's own allocations, page by page at the limit (direct
+        reclaim in its I/O path: see bench/README.md, the seqread regression)."""
         m = self.memory()
         limit = m["usage"] - m["cache"] + budget
+        if ahead and m["cache"] > budget - ahead:
+            try:
+                self.set_limit(limit - ahead)
+            except OSError:  # EBUSY: could not reclaim that much (dirty pages); go on
+                pass
         try:
             self.set_limit(limit)
         except OSError:  # EBUSY: could not reclaim down to it right now; next sample retries
@@ -139,18 +163,36 @@ class CgroupV1(Cgroup):
         # A QEMU that hits the limit waits (instead of being killed) until the next sample
         # raises the limit: TCG's anonymous memory grows in 2 MiB huge pages for a while.
         self.write(self.mem, "memory.oom_control", 1)
+        self.throttle(limits)
+
+    def throttle(self, limits):
+        """blkio.throttle.<key>_device for each non-zero limit."""
         for key, value in limits.items():
             if value:
-                self.write(self.blk, f"blkio.throttle.{key}_device", f"{device} {value}")
+                self.write(self.blk, f"blkio.throttle.{key}_device", f"{self.device} {value}")
 
     def dirs(self):
         return (self.mem, self.blk)
+
+    def memory_dir(self):
+        return self.mem
 
     def memory(self):
         st = read_kv(os.path.join(self.mem, "memory.stat"))
         usage = int(self.read(self.mem, "memory.usage_in_bytes"))
         return {"usage": usage, "cache": st.get("cache", 0), "rss": st.get("rss", 0),
-                "shmem": st.get("shmem", 0)}
+                "shmem": st.get("shmem", 0), "dirty": st.get("dirty", 0),
+                "writeback": st.get("writeback", 0)}
+
+    def pressure_events(self):
+        """Times the cgroup hit its limit (memory.failcnt) and whether a task waits at it
+        now (memory.oom_control under_oom = 1: with oom_kill_disable it sleeps until the
+        limit is raised or memory is freed)."""
+        fail = int(self.read(self.mem, "memory.failcnt")) if os.path.exists(
+            os.path.join(self.mem, "memory.failcnt")) else 0
+        oom = read_kv(os.path.join(self.mem, "memory.oom_control")) if os.path.exists(
+            os.path.join(self.mem, "memory.oom_control")) else {}
+        return {"limit_hits": fail, "waiting": oom.get("under_oom", 0)}
 
     def set_limit(self, limit):
         self.write(self.mem, "memory.limit_in_bytes", limit)
@@ -184,12 +226,19 @@ class CgroupV2(Cgroup):
         self.enable_controllers()
         os.makedirs(self.dir, exist_ok=True)
         self.write(self.dir, "memory.max", "max")
+        self.throttle(limits)
+
+    def throttle(self, limits):
+        """io.max for the non-zero limits."""
         settings = [f"{IO_MAX_KEYS[k]}={v}" for k, v in limits.items() if v]
         if settings:
-            self.write(self.dir, "io.max", f"{device} {' '.join(settings)}")
+            self.write(self.dir, "io.max", f"{self.device} {' '.join(settings)}")
 
     def dirs(self):
         return (self.dir,)
+
+    def memory_dir(self):
+        return self.dir
 
     def enable_controllers(self):
         """+memory +io in the parent's subtree_control, so that its children have them."""
@@ -228,7 +277,19 @@ class CgroupV2(Cgroup):
         st = read_kv(os.path.join(self.dir, "memory.stat"))
         usage = int(self.read(self.dir, "memory.current"))
         return {"usage": usage, "cache": st.get("file", 0), "rss": st.get("anon", 0),
-                "shmem": st.get("shmem", 0)}
+                "shmem": st.get("shmem", 0), "dirty": st.get("file_dirty", 0),
+                "writeback": st.get("file_writeback", 0)}
+
+    def pressure_events(self):
+        """Times the cgroup went over memory.high (memory.events `high`: reclaim and
+        throttling of its tasks); `waiting` is v1's under_oom, which v2 has not."""
+        ev = {}
+        try:
+            ev = dict((k, int(v)) for k, v in (line.split() for line in
+                      self.read(self.dir, "memory.events").splitlines() if line.strip()))
+        except (OSError, ValueError):
+            pass
+        return {"limit_hits": ev.get("high", 0), "waiting": 0}
 
     def set_limit(self, limit):
         self.write(self.dir, "memory.high", limit)

@@ -4,11 +4,18 @@ N guests (TCG here, KVM where it works) run fio over a data set larger than thei
 cache. The QEMU processes sit in a memory cgroup (bounds the host page cache they can use) and
 a blkio cgroup (throttles the image device to disk-like speed). Each mode runs the same jobs
 with the same seeds on fresh copies of the same images:
-  writeback  cache=writeback, no scrubbing (the inclusive baseline)
-  none       cache=none (O_DIRECT: no host cache at all)
-  scrub      cache=writeback + `singleton scrub` every T seconds (cron-like)
-  watch      cache=writeback + `singleton watch` (reported as not run when it does not exist)
+  writeback           cache=writeback, no scrubbing (the inclusive baseline)
+  none                cache=none (O_DIRECT: no host cache at all)
+  none-bigger-guests  cache=none, the host cache budget given to the guests as RAM instead
+  scrub               cache=writeback + `singleton scrub` every T seconds (cron-like)
+  watch               cache=writeback + `singleton watch --evict-when always` (eager)
+  watch-pressure      cache=writeback + `singleton watch --evict-when pressure
+                      --pressure-cgroup <the run's memory cgroup>` (not run where singleton
+                      has no --evict-when)
+Every mode has the same total memory: guests x RAM + host cache budget.
 Variants: `own` (each guest on its own image) and `shared` (qcow2 overlays on one backing file).
+Each variant x mode boots its guests once and runs the job sequence --runs times (rounds);
+the table shows the median and the min-max of the rounds.
 cgroup v1 (memory + blkio) or v2 (memory.high + io.max), whichever /sys/fs/cgroup has.
 Output: build/bench-results/<timestamp>/ (README.md there says what is what). See bench/README.md.
 Standard library only (Debian's python3).
@@ -54,13 +61,28 @@ def parser():
     p.add_argument("--cache-slack-mib", type=int, default=32,
                    help="the limit is re-set every sample to non-cache memory + budget + this: "
                         "QEMU's anonymous memory moves by tens of MiB between samples")
+    p.add_argument("--reclaim-ahead-mib", type=int, default=32,
+                   help="background reclaim: when the cache is within this of its limit, the "
+                        "sampler reclaims this much (as kswapd would) so that QEMU's reads do "
+                        "not each reclaim at the limit; 0 = off")
     p.add_argument("--read-iops", type=int, default=300)
     p.add_argument("--read-mibps", type=int, default=40)
-    p.add_argument("--write-iops", type=int, default=300)
-    p.add_argument("--write-mibps", type=int, default=40)
-    p.add_argument("--runtime", type=int, default=45, help="seconds of randread-uniform")
-    p.add_argument("--short-runtime", type=int, default=25, help="seconds of randread-zipf, randrw")
-    p.add_argument("--seq-runtime", type=int, default=15, help="seconds of seqread")
+    p.add_argument("--write-iops", type=int, default=None,
+                   help="default: 300 on cgroup v2, 0 (not throttled) on cgroup v1, where "
+                        "the flusher's writeback cannot be throttled (see bench/README.md)")
+    p.add_argument("--write-mibps", type=int, default=None,
+                   help="default: 40 on cgroup v2, 0 (not throttled) on cgroup v1")
+    p.add_argument("--runs", type=int, default=None,
+                   help="rounds of the job sequence per variant x mode (default 3; --quick 1)")
+    p.add_argument("--quick", action="store_true",
+                   help="for development: 1 round of shorter jobs (runtimes 6/4/4/3 s unless "
+                        "given), about 8 minutes for every mode and variant")
+    p.add_argument("--runtime", type=int, default=None,
+                   help="seconds of randread-uniform (default 12; --quick 6)")
+    p.add_argument("--short-runtime", type=int, default=None,
+                   help="seconds of randread-zipf, randrw (default 8; --quick 4)")
+    p.add_argument("--seq-runtime", type=int, default=None,
+                   help="seconds of seqread (default 6; --quick 3)")
     p.add_argument("--zipf-theta", default="0.8")
     p.add_argument("--seed", type=int, default=20120618)
     p.add_argument("--jobs", default=",".join(ALL_JOBS))
@@ -76,9 +98,24 @@ def parser():
     return p
 
 
+# (default, --quick) of the options whose default depends on --quick.
+QUICK_DEFAULTS = {"runs": (3, 1), "runtime": (12, 6), "short_runtime": (8, 4),
+                  "seq_runtime": (6, 3)}
+
+
+def apply_defaults(args):
+    """Fills the options left unset (None) with their default or --quick value."""
+    for k, (full, quick) in QUICK_DEFAULTS.items():
+        if getattr(args, k) is None:
+            setattr(args, k, quick if args.quick else full)
+    return args
+
+
 def main(argv=None):
     p = parser()
-    args = p.parse_args(argv)
+    args = apply_defaults(p.parse_args(argv))
+    if args.runs < 1:
+        p.error("--runs must be at least 1")
     unknown = [m for m in args.modes.split(",") if m not in ALL_MODES]
     if unknown and not args.report_only:
         p.error(f"unknown mode(s) {','.join(unknown)} (modes: {','.join(ALL_MODES)})")

@@ -8,15 +8,20 @@ dev=$(basename "$(readlink /dev/sg/data)")
 fio --version > /tmp/out/fio-version
 free -k > /tmp/out/free-boot
 %%WRITE_JOBS%%
-for job in %%JOBS%%; do
-	sg_wait "$job"
+# Each entry is INSTANCE:JOB: the barrier and the output files are named after the instance
+# (rN-JOB, round N of the job sequence), the job file after the job.
+for entry in %%JOBS%%; do
+	inst=${entry%%:*} job=${entry#*:}
+	sg_wait "$inst"
 	eval "export SG_RUNTIME_S=\$RUNTIME_$(echo "$job" | tr '-' '_')"
-	cat "/sys/block/$dev/stat" > "/tmp/out/$job.blkstat0"
-	fio "/tmp/jobs/$job.fio" --output-format=json --output="/tmp/out/$job.json" \
-		> "/tmp/out/$job.log" 2>&1
-	echo "$?" > "/tmp/out/$job.rc"
-	cat "/sys/block/$dev/stat" > "/tmp/out/$job.blkstat1"
-	free -k > "/tmp/out/$job.free"
+	cat "/sys/block/$dev/stat" > "/tmp/out/$inst.blkstat0"
+	grep -E '^(Dirty|Writeback|Cached|MemFree):' /proc/meminfo > "/tmp/out/$inst.meminfo0"
+	fio "/tmp/jobs/$job.fio" --output-format=json --output="/tmp/out/$inst.json" \
+		> "/tmp/out/$inst.log" 2>&1
+	echo "$?" > "/tmp/out/$inst.rc"
+	cat "/sys/block/$dev/stat" > "/tmp/out/$inst.blkstat1"
+	grep -E '^(Dirty|Writeback|Cached|MemFree):' /proc/meminfo > "/tmp/out/$inst.meminfo1"
+	free -k > "/tmp/out/$inst.free"
 done
 sg_wait end
 # Results travel back on a raw disk holding a tar archive (the console is for markers).

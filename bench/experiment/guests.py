@@ -19,8 +19,12 @@ from .common import EXP, MIB, REPO
 
 
 class GuestSet:
-    def __init__(self, exp, name, variant, jobs, run_dir):
-        self.exp, self.name, self.variant, self.jobs, self.dir = exp, name, variant, jobs, run_dir
+    def __init__(self, exp, name, variant, plan, run_dir, guest_mib):
+        """`plan`: (instance, job, round) in the order the guests run them (run.Run.plan)."""
+        self.exp, self.name, self.variant, self.dir = exp, name, variant, run_dir
+        self.plan = plan
+        self.jobs = [p[0] for p in plan]
+        self.guest_mib = guest_mib
         self.bar = os.path.join(exp.scratch, name, "barrier")
         os.makedirs(self.bar, exist_ok=True)
         self.guests = []  # dicts: name, proc, image, format, out, qemu_pid, stdout
@@ -68,13 +72,13 @@ class GuestSet:
             glob = f.read()
         writes = []
         runtimes = []
-        for job in self.jobs:
+        for job in dict.fromkeys(p[1] for p in self.plan):
             with open(os.path.join(EXP, "jobs", f"{job}.fio")) as f:
                 body = f.read()
             writes.append(f"cat > /tmp/jobs/{job}.fio <<'SG_JOB_EOF'\n{glob}{body}SG_JOB_EOF")
             runtimes.append(f"RUNTIME_{job.replace('-', '_')}={exp.runtime(job)}")
-        fields = {"DATA_MIB": a.data_mib, "SEED": a.seed,
-                  "ZIPF_THETA": a.zipf_theta, "JOBS": " ".join(self.jobs),
+        fields = {"DATA_MIB": a.data_mib, "SEED": a.seed, "ZIPF_THETA": a.zipf_theta,
+                  "JOBS": " ".join(f"{inst}:{job}" for inst, job, _ in self.plan),
                   "WRITE_JOBS": "\n".join(writes + runtimes)}
         for k, v in fields.items():
             script = script.replace(f"%%{k}%%", str(v))
@@ -91,7 +95,7 @@ class GuestSet:
         env = dict(os.environ, SG_KIT_DIR=exp.kit)
         for i, g in enumerate(self.guests):
             cmd = [exp.sg_guest, "run", "--script", script, "--kernel", a.kernel,
-                   "--mem", str(a.guest_mem), "--timeout", str(exp.guest_timeout()),
+                   "--mem", str(self.guest_mib), "--timeout", str(exp.guest_timeout()),
                    "--name", g["name"],
                    "--disk", f"{g['image']},format={g['format']},cache={cache},serial=data",
                    "--disk", f"{g['out']},format=raw,cache=writeback,serial=out",

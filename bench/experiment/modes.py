@@ -1,10 +1,14 @@
-"""The modes compared, as one table: what QEMU caches, and what runs beside the guests.
+"""The modes compared, as one table: what QEMU caches, where the memory goes, and what runs
+beside the guests.
 
-A mode is a row of MODES: the QEMU `cache=` of the data disks, the helper that starts with the
-first measured job (after the warm-up and the memory limit) and the `singleton` command it
-needs. Adding a mode is adding a row (and, if it runs something new, a helper class with the
-interface of ScrubLoop / WatchDaemon: start, stop, join, kill, cpu_seconds, evicted_pages,
-records). The order of MODES is the order of the report's bars and the default of --modes.
+A mode is a row of MODES: the QEMU `cache=` of the data disks, whether the host page-cache
+budget is given to the guests instead (`bigger_guests`: every mode has the same total memory,
+guests' RAM + host cache budget), the helper that starts with the first measured job (after the
+warm-up and the memory limit), the `singleton` command it needs and the options it must offer
+(`needs_option`, looked for in `singleton COMMAND --help`). Adding a mode is adding a row (and,
+if it runs something new, a helper class with the interface of ScrubLoop / WatchDaemon: start,
+stop, join, kill, cpu_seconds, evicted_pages, records). The order of MODES is the order of the
+report's rows and bars and the default of --modes.
 """
 import json
 import os
@@ -96,7 +100,9 @@ class ScrubLoop:
 
 
 class WatchDaemon:
-    """`singleton watch` over the run's guests, its Prometheus textfile in watch.prom."""
+    """`singleton watch` over the run's guests, its Prometheus textfile in watch.prom.
+    Mode watch: `--evict-when always` (eager: every double-cached folio found is evicted)."""
+    policy = ["--evict-when", "always"]
 
     def __init__(self, run):
         self.run = run
@@ -105,13 +111,25 @@ class WatchDaemon:
         self.cpu_last = 0.0
         self.evicted_last = 0
 
-    def start(self):
+    def policy_args(self):
+        return list(self.policy)
+
+    def command(self):
         run = self.run
         cmd = singleton_cmd(run, "watch")
         cmd.remove("--json")
         cmd += ["--prometheus", os.path.join(run.dir, "watch.prom")]
+        # An older singleton without --evict-when is eager all the same: the option is only
+        # passed where `watch --help` has it.
+        if "--evict-when" in run.exp.help_text.get("watch", ""):
+            cmd += self.policy_args()
         if run.a.watch_args:
             cmd += run.a.watch_args.split()
+        return cmd
+
+    def start(self):
+        run = self.run
+        cmd = self.command()
         self.log = open(os.path.join(run.dir, "watch.log"), "w")
         self.log.write(" ".join(cmd) + "\n")
         self.log.flush()
@@ -160,6 +178,16 @@ class WatchDaemon:
             self.proc.wait()
 
 
+class PressureWatchDaemon(WatchDaemon):
+    """Mode watch-pressure: `singleton watch --evict-when pressure --pressure-cgroup DIR`, DIR
+    the memory cgroup of the run's QEMU processes (v1: .../memory/NAME, v2: the leaf): it
+    evicts double-cached folios only while that cgroup's usage is within the headroom of its
+    limit (or the host is short of memory), --evict-step MiB at a time."""
+
+    def policy_args(self):
+        return ["--evict-when", "pressure", "--pressure-cgroup", self.run.cg.memory_dir()]
+
+
 @dataclass(frozen=True)
 class Mode:
     name: str
@@ -167,19 +195,36 @@ class Mode:
     helper: type = None      # runs beside the guests from the first measured job on
     needs: str = None        # the `singleton` command the helper runs
     missing: str = ""        # why the mode is not run when `singleton NEEDS` is not usable
+    needs_option: str = None  # an option `singleton NEEDS --help` must list
+    bigger_guests: bool = False  # the host cache budget goes to the guests' RAM instead
 
     def unusable(self, exp):
         """Why this mode cannot run here, or None."""
         if self.needs and not exp.has_command.get(self.needs):
             return self.missing.format(singleton=exp.singleton)
+        if self.needs_option and self.needs_option not in exp.help_text.get(self.needs, ""):
+            return (f"`singleton {self.needs}` has no {self.needs_option} "
+                    f"({exp.singleton} {self.needs} --help)")
         return None
+
+    def memory(self, guests, guest_mib, budget_mib):
+        """(RAM of each guest in MiB, host page-cache budget in MiB): guests x RAM + budget is
+        the same in every mode. bigger_guests: the budget is split among the guests (whole
+        MiB; what does not divide stays with the host)."""
+        if self.bigger_guests:
+            share = budget_mib // guests
+            return guest_mib + share, budget_mib - share * guests
+        return guest_mib, budget_mib
 
 
 MODES = [
     Mode("writeback", "writeback"),                       # the inclusive baseline
     Mode("none", "none"),                                 # O_DIRECT: no host cache at all
+    Mode("none-bigger-guests", "none", bigger_guests=True),  # the budget as guest RAM instead
     Mode("scrub", "writeback", ScrubLoop, "scrub", "{singleton} scrub not usable"),
     Mode("watch", "writeback", WatchDaemon, "watch", "`singleton watch` does not exist yet"),
+    Mode("watch-pressure", "writeback", PressureWatchDaemon, "watch",
+         "`singleton watch` does not exist yet", needs_option="--evict-when"),
 ]
 BY_NAME = {m.name: m for m in MODES}
 ALL_MODES = [m.name for m in MODES]

@@ -3,9 +3,11 @@
 Experiment.setup() makes the pristine data images (on the device to throttle) and the kit on
 tmpfs; run_all() runs every variant x mode that is usable here and keeps each job's row;
 cleanup() (also on errors and signals) kills what is left and removes cgroups and images.
-A Run: fresh images, its cgroup, the guests, then job by job in lock step: counters at each
-boundary, the memory limit and the mode's helper from the first measured job on, a sampler
-thread in between.
+A Run: fresh images, its cgroup, the guests (RAM per the mode: modes.Mode.memory), an
+unthrottled warm-up, then --runs rounds of the job sequence in lock step (a job instance is
+`rN-JOB`): counters at each boundary and a `singleton scan` (what share of the images' host
+cache the guests hold too; the guests wait at the barrier meanwhile), the throttle, memory
+limit and the mode's helper from the first measured job on, a sampler thread in between.
 """
 import datetime
 import json
@@ -21,7 +23,13 @@ from .cachestat import drop_host_cache
 from .common import ALL_JOBS, MIB, REPO
 from .guests import GuestSet
 from .modes import BY_NAME
-from .samples import job_result, read_counters, write_timeseries
+from .samples import job_result, read_counters, scan_duplicates, write_scans, write_timeseries
+
+
+def instance(job, rnd):
+    """The name of round `rnd` (1-based) of `job`: barrier, fio output and marks key. The
+    guest's `sg_wait` matches `go NAME` as a substring: no name is a substring of another."""
+    return f"r{rnd}-{job}"
 
 
 class Run:
@@ -34,8 +42,14 @@ class Run:
         self.name = f"sgb{exp.stamp_short}-{variant}-{mode}"
         self.dir = os.path.join(exp.out, "runs", f"{variant}-{mode}")
         os.makedirs(self.dir, exist_ok=True)
-        self.jobs = ["warm"] + (exp.jobs if variant == "own" else ["randread-uniform"])
-        self.guests = GuestSet(exp, self.name, variant, self.jobs, self.dir)
+        kinds = exp.jobs if variant == "own" else ["randread-uniform"]
+        # (instance, job, round): the warm-up, then --runs rounds of the job sequence.
+        self.plan = [("warm", "warm", 0)] + [(instance(j, r), j, r)
+                                             for r in range(1, self.a.runs + 1) for j in kinds]
+        self.jobs = [p[0] for p in self.plan]
+        self.guest_mib, self.budget_mib = self.spec.memory(
+            self.a.guests, self.a.guest_mem, exp.host_cache_budget(variant) // MIB)
+        self.guests = GuestSet(exp, self.name, variant, self.plan, self.dir, self.guest_mib)
         self.samples = []         # time series
         self.marks = {}           # job -> counters at its start
         self.helper = None        # the mode's ScrubLoop / WatchDaemon, from the first job on
@@ -45,6 +59,7 @@ class Run:
         self.cg = None
         self.limit = None
         self.budget = None        # host page cache bound, set after the warm-up
+        self.scans = []           # one `singleton scan` summary per job boundary
 
     def counters(self):
         return read_counters(self)
@@ -58,12 +73,26 @@ class Run:
             c["job"] = self.current_job
             self.samples.append(c)
             if self.budget is not None:
-                self.limit = self.cg.limit_cache_to(self.budget + self.a.cache_slack_mib * MIB)
+                self.limit = self.cg.limit_cache_to(self.budget + self.a.cache_slack_mib * MIB,
+                                                    self.a.reclaim_ahead_mib * MIB)
+
+    def scan(self, job):
+        """`singleton scan` at the boundary before `job` (the guests wait at the barrier):
+        how much of the images' host cache the guests hold too. Modes without host cache
+        (cache=none) are not scanned."""
+        if self.spec.cache == "none" or not self.exp.has_command.get("scan"):
+            return None
+        s = scan_duplicates(self, job)
+        self.scans.append(s)
+        return s
 
     def execute(self):
         exp, g = self.exp, self.guests
-        exp.progress(f"{self.variant}/{self.mode}: fresh images, cgroups")
-        self.cg = cgroups.open_cgroup(self.name, exp.device, exp.throttle, exp.cgroup_root)
+        exp.progress(f"{self.variant}/{self.mode}: fresh images, cgroups; guests "
+                     f"{self.a.guests} x {self.guest_mib} MiB, host cache budget "
+                     f"{self.budget_mib} MiB")
+        # No throttle during the warm-up (it is not measured): set after it.
+        self.cg = cgroups.open_cgroup(self.name, exp.device, {}, exp.cgroup_root)
         exp.cgroups.append(self.cg)
         g.prepare_images()
         self.t0 = time.time()
@@ -75,26 +104,33 @@ class Run:
         self.sampler = threading.Thread(target=self.sample_loop, daemon=True)
         self.sampler.start()
         exp.progress(f"{self.variant}/{self.mode}: booted in {time.time() - self.t0:.0f} s; "
-                     f"warm-up (one sequential pass over {self.a.data_mib} MiB per guest)")
+                     f"warm-up (one sequential pass over {self.a.data_mib} MiB per guest, "
+                     "unthrottled)")
         g.release("warm")
         for job in self.jobs[1:] + ["end"]:
             g.wait_barrier(job, 900)
             self.marks[job] = self.counters()
+            scan = self.scan(job)
+            if scan:
+                self.marks[job]["scan"] = scan
             if job == self.jobs[1]:
-                budget = exp.host_cache_budget(self.variant)
+                self.cg.throttle(exp.throttle)
+                budget = self.budget_mib * MIB
                 self.limit = self.cg.limit_cache_to(budget + self.a.cache_slack_mib * MIB)
                 self.budget = budget
                 self.marks["limit"] = {"budget": budget, "limit": self.limit,
-                                       **self.cg.memory()}
+                                       "guest_mib": self.guest_mib, **self.cg.memory()}
                 if self.spec.helper:
                     self.helper = self.spec.helper(self)
                     self.helper.start()
                 # The limit's reclaim happens now; the job's window starts after it.
-                self.marks[job] = self.counters()
+                self.marks[job] = dict(self.counters(), scan=scan) if scan else self.counters()
             prev = self.current_job
             c = self.marks[job]
+            dup = (f", {100 * scan['double_cached_pages'] / scan['cached_pages']:.0f}% of it "
+                   "double-cached" if scan and scan.get("cached_pages") else "")
             exp.progress(f"{self.variant}/{self.mode}: {prev} done; host cache of the images "
-                         f"{c['image_cache'] / MIB:.0f} MiB, device read "
+                         f"{c['image_cache'] / MIB:.0f} MiB{dup}, device read "
                          f"{c['dev_read'] / MIB:.0f} MiB so far"
                          + (f"; next: {job} ({exp.runtime(job)} s)" if job != "end" else ""))
             self.current_job = job
@@ -111,6 +147,7 @@ class Run:
     def collect(self):
         self.guests.collect()
         write_timeseries(os.path.join(self.dir, "timeseries.csv"), self.samples)
+        write_scans(os.path.join(self.dir, "scans.csv"), self.scans)
         with open(os.path.join(self.dir, "marks.json"), "w") as f:
             json.dump({"marks": self.marks,
                        "scrubs": self.helper.records if self.helper else []}, f, indent=1)
@@ -121,11 +158,16 @@ class Run:
             self.helper.kill()
         self.guests.kill()
 
-    def job_result(self, job):
-        """Metrics of one job window (all guests together)."""
-        nxt = self.jobs[self.jobs.index(job) + 1] if job != self.jobs[-1] else "end"
-        return job_result(self.variant, self.mode, job, self.marks[job], self.marks[nxt],
-                          self.samples, self.guests.dirs())
+    def job_result(self, inst):
+        """Metrics of one job window (all guests together); `inst` a job instance."""
+        i = self.jobs.index(inst)
+        nxt = self.jobs[i + 1] if inst != self.jobs[-1] else "end"
+        _, job, rnd = self.plan[i]
+        r = job_result(self.variant, self.mode, job, self.marks[inst], self.marks[nxt],
+                       self.samples, self.guests.dirs(), inst)
+        r["run"] = rnd
+        r["guest_mib"], r["host_budget_mib"] = self.guest_mib, self.budget_mib
+        return r
 
 
 class Experiment:
@@ -151,15 +193,31 @@ class Experiment:
         self.cgroup_root = cgroups.ROOT
         self.cgroup_version = None
         self.has_command = {}
+        self.help_text = {}
+        self.throttle = None  # resolve_throttle(), once the cgroup hierarchy is known
+
+    def resolve_throttle(self):
+        """The device limits; writes default to 300 IOPS / 40 MiB/s on cgroup v2 and to
+        unthrottled on v1: v1 throttles only the writes QEMU submits itself (O_DIRECT with
+        cache=none, and its fdatasync's writeback), never the flusher's, so with buffered
+        writes a mode's write cost would depend on who happened to write its dirty pages
+        back (bench/README.md, the randrw regression)."""
+        a = self.args
+        v1 = self.cgroup_version != "v2"
+        if a.write_iops is None:
+            a.write_iops = 0 if v1 else 300
+        if a.write_mibps is None:
+            a.write_mibps = 0 if v1 else 40
         self.throttle = {"read_iops": a.read_iops, "read_bps": a.read_mibps * MIB,
                          "write_iops": a.write_iops, "write_bps": a.write_mibps * MIB}
 
     def runtime(self, job):
+        job = job.split("-", 1)[1] if job.startswith("r") and job[1:2].isdigit() else job
         return {"randread-uniform": self.args.runtime, "randread-zipf": self.args.short_runtime,
                 "randrw": self.args.short_runtime, "seqread": self.args.seq_runtime}.get(job, 0)
 
     def guest_timeout(self):
-        return 300 + sum(self.runtime(j) + 120 for j in self.jobs)
+        return 300 + self.args.runs * sum(self.runtime(j) + 120 for j in self.jobs)
 
     def host_cache_budget(self, variant):
         mib = self.args.host_cache_mib if variant == "own" else self.args.shared_host_cache_mib
@@ -182,13 +240,22 @@ class Experiment:
             self.cgroup_version = cgroups.detect(self.cgroup_root)[0]
         except cgroups.CgroupError as e:
             sys.exit(f"fio-experiment: {e}")
-        for command in ("scrub", "watch"):
-            self.has_command[command] = os.access(self.singleton, os.X_OK) and subprocess.run(
-                [self.singleton, command, "--help"], capture_output=True).returncode == 0
+        self.resolve_throttle()
+        for command in ("scan", "scrub", "watch"):
+            r = subprocess.run([self.singleton, command, "--help"], capture_output=True,
+                               text=True) if os.access(self.singleton, os.X_OK) else None
+            self.has_command[command] = bool(r) and r.returncode == 0
+            self.help_text[command] = r.stdout if r else ""
 
     def setup(self):
         for d in (self.out, self.work, self.kit, os.path.join(self.kit, "run")):
             os.makedirs(d, exist_ok=True)
+        # `singleton scan` at the job boundaries takes its own lock file: a dry run, it must
+        # not wait for (or block) the scrub/watch passes of the mode. The lock's directory
+        # must be private (owned by root, writable by no one else).
+        self.scan_lock_dir = os.path.join(self.scratch, "scan-lock")
+        os.makedirs(self.scan_lock_dir, mode=0o700, exist_ok=True)
+        os.chmod(self.scan_lock_dir, 0o700)
         # The kit on tmpfs: the tools disk (fio) and the guests' scratch disks never touch the
         # throttled device, so the device counters see only the data images.
         for k in os.listdir(self.kit_src):
@@ -246,8 +313,8 @@ class Experiment:
                     if run.cg:
                         run.cg.remove()
                     shutil.rmtree(os.path.join(self.work, run.name), ignore_errors=True)
-                for job in run.jobs[1:]:
-                    self.results.append(run.job_result(job))
+                for inst in run.jobs[1:]:
+                    self.results.append(run.job_result(inst))
                 self.progress(f"{variant}/{mode}: done")
 
     def cleanup(self):

@@ -112,11 +112,47 @@ class V1(Tree):
         mem = self.p("memory", "run")
         put(os.path.join(mem, "memory.usage_in_bytes"), "500000000\n")
         put(os.path.join(mem, "memory.stat"), "cache 300000000\nrss 190000000\nshmem 4096\n"
-                                              "total_cache 1\n")
+                                              "dirty 8192\nwriteback 4096\ntotal_cache 1\n")
         self.assertEqual(self.cg.memory(), {"usage": 500000000, "cache": 300000000,
-                                            "rss": 190000000, "shmem": 4096})
+                                            "rss": 190000000, "shmem": 4096, "dirty": 8192,
+                                            "writeback": 4096})
         self.assertEqual(self.cg.limit_cache_to(100000000), 300000000)
         self.assertEqual(get(os.path.join(mem, "memory.limit_in_bytes")), "300000000")
+        self.assertEqual(self.cg.memory_dir(), mem)
+
+    def test_background_reclaim_writes_the_limit_lower_first(self):
+        mem = self.p("memory", "run")
+        put(os.path.join(mem, "memory.usage_in_bytes"), "500000000\n")
+        put(os.path.join(mem, "memory.stat"), "cache 300000000\nrss 190000000\n")
+        written = []
+
+        class Recorder(cgroups.CgroupV1):
+            def set_limit(self, limit):
+                written.append(limit)
+        cg = Recorder.__new__(Recorder)
+        cg.mem = mem
+        # The cache (300 MB) is within `ahead` (50 MB) of the budget (320 MB): reclaim to
+        # 50 MB below the limit, then the limit again.
+        self.assertEqual(cg.limit_cache_to(320000000, 50000000), 520000000)
+        self.assertEqual(written, [470000000, 520000000])
+        written.clear()
+        # Far below the budget: the limit only.
+        self.assertEqual(cg.limit_cache_to(400000000, 50000000), 600000000)
+        self.assertEqual(written, [600000000])
+
+    def test_pressure_events(self):
+        mem = self.p("memory", "run")
+        put(os.path.join(mem, "memory.failcnt"), "1234\n")
+        put(os.path.join(mem, "memory.oom_control"), "oom_kill_disable 1\nunder_oom 1\n"
+                                                     "oom_kill 0\n")
+        self.assertEqual(self.cg.pressure_events(), {"limit_hits": 1234, "waiting": 1})
+
+    def test_throttle_later(self):
+        cg = cgroups.open_cgroup("later", DEVICE, {}, self.root)
+        blk = self.p("blkio", "later")
+        self.assertFalse(any(f.startswith("blkio.throttle") for f in os.listdir(blk)))
+        cg.throttle(THROTTLE)
+        self.assertEqual(get(os.path.join(blk, "blkio.throttle.read_iops_device")), "254:0 300")
 
     def test_device_io(self):
         blk = self.p("blkio", "run")
@@ -196,12 +232,17 @@ class V2(Tree):
         cg = cgroups.open_cgroup("run", DEVICE, THROTTLE, self.root)
         put(self.p("run", "memory.current"), "500000000\n")
         put(self.p("run", "memory.stat"), "anon 190000000\nfile 300000000\nshmem 4096\n"
-                                          "file_mapped 1\n")
+                                          "file_mapped 1\nfile_dirty 8192\n"
+                                          "file_writeback 4096\n")
         self.assertEqual(cg.memory(), {"usage": 500000000, "cache": 300000000,
-                                       "rss": 190000000, "shmem": 4096})
+                                       "rss": 190000000, "shmem": 4096, "dirty": 8192,
+                                       "writeback": 4096})
         self.assertEqual(cg.limit_cache_to(100000000), 300000000)
         self.assertEqual(get(self.p("run", "memory.high")), "300000000")
         self.assertEqual(get(self.p("run", "memory.max")), "max")
+        self.assertEqual(cg.memory_dir(), self.p("run"))
+        put(self.p("run", "memory.events"), "low 0\nhigh 77\nmax 0\noom 0\noom_kill 0\n")
+        self.assertEqual(cg.pressure_events(), {"limit_hits": 77, "waiting": 0})
         put(self.p("run", "io.stat"),
             "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0\n"
             "254:0 rbytes=1000 wbytes=200 rios=10 wios=2 dbytes=0 dios=0\n")

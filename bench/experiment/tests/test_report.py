@@ -151,5 +151,112 @@ class JobRows(unittest.TestCase):
                                        delta=1.0)
 
 
+def row(mode, run, iops, dev=10.0, job="randread-uniform", variant="own", dup=float("nan"),
+        **more):
+    r = {"variant": variant, "job": job, "mode": mode, "run": run, "iops": iops,
+         "device_read_mib": dev, "host_hit_ratio": 0.5, "system_hit_ratio": 0.6,
+         "lat_p50_us": 100.0, "lat_p99_us": 5000.0 * run, "host_cache_mean_mib": 100.0,
+         "double_cached_share_end": dup, "scrub_cpu_pct": 0.0}
+    r.update(more)
+    return r
+
+
+class Summary(unittest.TestCase):
+    """report.summarize(): medians and min-max over the runs, ratios of medians to writeback,
+    the table's cells, and the goals read from them."""
+
+    def rows(self):
+        return [row("writeback", 1, 100.0, dev=20.0, dup=0.6),
+                row("writeback", 2, 120.0, dev=22.0, dup=0.7),
+                row("writeback", 3, 110.0, dev=24.0, dup=0.8),
+                row("watch", 1, 90.0, dev=18.0, dup=0.02, scrub_cpu_pct=5.0),
+                row("watch", 2, 130.0, dev=30.0, dup=0.04, scrub_cpu_pct=7.0),
+                row("watch", 3, 99.0, dev=19.0, dup=0.03, scrub_cpu_pct=6.0),
+                row("none-bigger-guests", 1, 200.0, dev=5.0),
+                row("none-bigger-guests", 2, 220.0, dev=6.0),
+                row("none-bigger-guests", 3, 210.0, dev=7.0)]
+
+    def test_medians_spreads_and_ratios(self):
+        out = report.summarize(self.rows())
+        self.assertEqual([s["mode"] for s in out], ["writeback", "none-bigger-guests", "watch"])
+        wb, nb, w = out
+        self.assertEqual((w["runs"], w["iops"], w["iops_min"], w["iops_max"]), (3, 99.0, 90.0, 130.0))
+        self.assertEqual(w["device_read_mib"], 19.0)
+        self.assertAlmostEqual(w["iops_x"], 99.0 / 110.0)
+        self.assertAlmostEqual(w["device_read_x"], 19.0 / 22.0)
+        self.assertAlmostEqual(w["double_cached_pct_end"], 3.0)
+        self.assertAlmostEqual(w["lat_p99_ms"], 10.0)
+        self.assertEqual((w["lat_p99_ms_min"], w["lat_p99_ms_max"]), (5.0, 15.0))
+        # cache=none modes are not scanned: no share, not 0.
+        self.assertNotEqual(nb["double_cached_share_end"], nb["double_cached_share_end"])
+        self.assertEqual(wb["iops_x"], 1.0)
+
+    def test_table_cells(self):
+        md = report.table(report.summarize(self.rows())).splitlines()
+        self.assertEqual(md[0].split(" | ")[:6], ["variant", "job", "mode", "runs", "IOPS", "IOPS x"])
+        cells = md[4].split(" | ")
+        self.assertEqual(cells[:6], ["own", "randread-uniform", "watch", "3", "99.0 (90.0-130)", "0.90"])
+        self.assertEqual(cells[11], "3.00 (2.00-4.00)")
+        # One run: the value alone.
+        one = report.table(report.summarize([row("writeback", 1, 100.0)])).splitlines()[2]
+        self.assertEqual(one.split(" | ")[4], "100")
+
+    def test_goals(self):
+        lines = report.goals(report.summarize(self.rows()))
+        self.assertIn("- Inclusive cache (writeback): 70-70% of the images' host cache is "
+                      "double-cached at job ends (median per job).", lines)
+        self.assertIn("- watch: double-cached share of the host cache at job ends <= 5%: met "
+                      "(medians 3.0-3.0%)", lines)
+        self.assertIn("- watch: IOPS >= 1.0x writeback on every job: NOT met "
+                      "(own/randread-uniform 0.90x)", lines)
+        self.assertIn("- watch: device reads <= writeback's: met", lines)
+        self.assertIn("- watch vs none-bigger-guests (IOPS, medians): own/randread-uniform 0.47x",
+                      lines)
+
+    def test_rounds_are_paired_with_writeback_of_the_same_round(self):
+        rows = report.with_ratios(self.rows())
+        w2 = next(r for r in rows if r["mode"] == "watch" and r["run"] == 2)
+        self.assertAlmostEqual(w2["throughput_x"], 130.0 / 120.0)
+
+
+class ScanShares(unittest.TestCase):
+    """job_result() reads the `singleton scan` of the marks around a job and the files of a
+    job instance (rN-JOB)."""
+
+    def test_shares_and_instance_files(self):
+        d = os.path.join(FIXTURE, "runs", "own-scrub")
+        marks = json.loads(read(os.path.join(d, "marks.json")))["marks"]
+        with tempfile.TemporaryDirectory() as tmp:
+            guests = []
+            for g in ("guest0", "guest1"):
+                dest = os.path.join(tmp, g)
+                os.makedirs(dest)
+                for ext in ("json", "blkstat0", "blkstat1"):
+                    shutil.copy(os.path.join(d, g, f"randread-uniform.{ext}"),
+                                os.path.join(dest, f"r2-randread-uniform.{ext}"))
+                guests.append(dest)
+            a = dict(marks["randread-uniform"], scan={"cached_pages": 1000,
+                                                      "double_cached_pages": 600})
+            b = dict(marks["randread-zipf"], scan={"cached_pages": 400,
+                                                   "double_cached_pages": 10})
+            r = samples.job_result("own", "scrub", "randread-uniform", a, b, [], guests,
+                                   "r2-randread-uniform")
+        self.assertEqual(r["job"], "randread-uniform")
+        self.assertAlmostEqual(r["double_cached_share_start"], 0.6)
+        self.assertAlmostEqual(r["double_cached_share_end"], 0.025)
+        self.assertAlmostEqual(r["double_cached_mib_end"], 10 * 4096 / MIB)
+        self.assertEqual(report.fmt(r["iops"]), "602.6")
+
+    def test_scan_summary(self):
+        rep = {"totals": {"cached_pages_before": 73472, "double_cached_pages": 35287,
+                          "evicted_pages": 29677, "skipped_pages": 0,
+                          "partial_folio_pages": 5610, "cached_pages_after": 73588,
+                          "skipped_by_reason": {"dirty": 3, "writeback": 4}}}
+        self.assertEqual(samples.scan_summary(rep),
+                         {"cached_pages": 73472, "double_cached_pages": 35287,
+                          "partial_folio_pages": 5610, "skipped_pages": 0, "dirty_pages": 3,
+                          "writeback_pages": 4})
+
+
 if __name__ == "__main__":
     unittest.main()
