@@ -110,9 +110,6 @@ class Run:
         for job in self.jobs[1:] + ["end"]:
             g.wait_barrier(job, 900)
             self.marks[job] = self.counters()
-            scan = self.scan(job)
-            if scan:
-                self.marks[job]["scan"] = scan
             if job == self.jobs[1]:
                 self.cg.throttle(exp.throttle)
                 budget = self.budget_mib * MIB
@@ -120,11 +117,16 @@ class Run:
                 self.budget = budget
                 self.marks["limit"] = {"budget": budget, "limit": self.limit,
                                        "guest_mib": self.guest_mib, **self.cg.memory()}
+            # The first job's scan sees the cache after the limit's reclaim, before the helper.
+            scan = self.scan(job)
+            if job == self.jobs[1]:
                 if self.spec.helper:
                     self.helper = self.spec.helper(self)
                     self.helper.start()
                 # The limit's reclaim happens now; the job's window starts after it.
-                self.marks[job] = dict(self.counters(), scan=scan) if scan else self.counters()
+                self.marks[job] = self.counters()
+            if scan:
+                self.marks[job]["scan"] = scan
             prev = self.current_job
             c = self.marks[job]
             dup = (f", {100 * scan['double_cached_pages'] / scan['cached_pages']:.0f}% of it "
