@@ -213,6 +213,9 @@ def job_result(variant, mode, job, a, b, samples, guest_dirs, inst=None):
         "guest_flush_ms": flush_ms,
         "limit_hits": b.get("limit_hits", 0) - a.get("limit_hits", 0),
     })
+    # Device bytes per byte fio read: what the goal "device reads <= writeback's" compares
+    # (a faster mode of a time-based job reads more bytes in all).
+    r["device_read_per_fio_read"] = dev_read / rbytes if rbytes else float("nan")
     ios = r["device_read_ios"]
     r["device_read_kib_per_io"] = dev_read / 1024 / ios if ios else 0.0
     dirty = [s.get("cg_dirty", 0) for s in win]

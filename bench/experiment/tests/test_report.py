@@ -156,7 +156,8 @@ def row(mode, run, iops, dev=10.0, job="randread-uniform", variant="own", dup=fl
     r = {"variant": variant, "job": job, "mode": mode, "run": run, "iops": iops,
          "device_read_mib": dev, "host_hit_ratio": 0.5, "system_hit_ratio": 0.6,
          "lat_p50_us": 100.0, "lat_p99_us": 5000.0 * run, "host_cache_mean_mib": 100.0,
-         "double_cached_share_end": dup, "scrub_cpu_pct": 0.0}
+         "double_cached_share_end": dup, "scrub_cpu_pct": 0.0,
+         "device_read_per_fio_read": dev / 100}
     r.update(more)
     return r
 
@@ -209,7 +210,7 @@ class Summary(unittest.TestCase):
                       "(medians 3.0-3.0%)", lines)
         self.assertIn("- watch: IOPS >= 1.0x writeback on every job: NOT met "
                       "(own/randread-uniform 0.90x)", lines)
-        self.assertIn("- watch: device reads <= writeback's: met", lines)
+        self.assertIn("- watch: device reads per byte fio read <= writeback's: met", lines)
         self.assertIn("- watch vs none-bigger-guests (IOPS, medians): own/randread-uniform 0.47x",
                       lines)
 
