@@ -65,6 +65,41 @@ def mincore_pages(fd, offset=0, length=0):
         LIBC.munmap(addr, span)
 
 
+def cached_runs(path):
+    """(cached pages, runs of contiguous cached pages) of `path` from mincore(2): how
+    fragmented its host cache is (readahead reads only the gaps between cached pages, so a
+    scattered cache turns a sequential read into many short device reads). (0, 0) when the
+    file cannot be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return 0, 0
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return 0, 0
+        addr = LIBC.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        if addr in (None, MAP_FAILED):
+            return 0, 0
+        try:
+            vec = (ctypes.c_ubyte * ((size + PAGE - 1) // PAGE))()
+            if LIBC.mincore(addr, size, vec) != 0:
+                return 0, 0
+            bits = bytes(vec)
+        finally:
+            LIBC.munmap(addr, size)
+    finally:
+        os.close(fd)
+    pages = runs = 0
+    prev = 0
+    for b in bits:
+        b &= 1
+        pages += b
+        runs += b and not prev
+        prev = b
+    return pages, runs
+
+
 _have_cachestat = None  # None: not tried yet
 
 

@@ -27,13 +27,13 @@ CSV_COLUMNS = [
     "double_cached_share_start", "double_cached_share_end", "double_cached_mib_end",
     "device_read_ios", "device_read_kib_per_io", "guest_disk_write_mib", "guest_flush_ms",
     "cgroup_dirty_max_mib", "cgroup_writeback_max_mib", "limit_hits",
-    "guest_mib", "host_budget_mib", "device_read_per_fio_read"]
+    "guest_mib", "host_budget_mib", "device_read_per_fio_read", "cache_run_kib_start"]
 # What summary.csv and the table aggregate over the runs: median, min and max of each.
 SUMMARY_METRICS = [
     "iops", "lat_p50_us", "lat_p99_us", "host_cache_mean_mib", "host_hit_ratio",
     "system_hit_ratio", "device_read_mib", "device_write_mib", "double_cached_share_end",
     "scrub_cpu_pct", "freed_mib", "device_read_kib_per_io", "guest_flush_ms",
-    "cgroup_dirty_max_mib", "limit_hits", "device_read_per_fio_read"]
+    "cgroup_dirty_max_mib", "limit_hits", "device_read_per_fio_read", "cache_run_kib_start"]
 # Ratios of medians to mode writeback of the same variant and job (summary.csv, the table).
 RATIOS = {"iops_x": "iops", "device_read_x": "device_read_per_fio_read",
           "host_hit_x": "host_hit_ratio", "system_hit_x": "system_hit_ratio"}

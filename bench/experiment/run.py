@@ -23,7 +23,8 @@ from .cachestat import drop_host_cache
 from .common import ALL_JOBS, MIB, REPO
 from .guests import GuestSet
 from .modes import BY_NAME
-from .samples import job_result, read_counters, scan_duplicates, write_scans, write_timeseries
+from .samples import (cache_layout, job_result, read_counters, scan_duplicates, write_scans,
+                      write_timeseries)
 
 
 def instance(job, rnd):
@@ -127,6 +128,8 @@ class Run:
                 self.marks[job] = self.counters()
             if scan:
                 self.marks[job]["scan"] = scan
+            if self.spec.cache != "none":
+                self.marks[job]["layout"] = cache_layout(self)
             prev = self.current_job
             c = self.marks[job]
             dup = (f", {100 * scan['double_cached_pages'] / scan['cached_pages']:.0f}% of it "

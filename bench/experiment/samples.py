@@ -16,7 +16,7 @@ import os
 import subprocess
 import time
 
-from .cachestat import cached_bytes
+from .cachestat import cached_bytes, cached_runs
 from .common import MIB, PAGE
 
 
@@ -65,6 +65,17 @@ def read_counters(run):
             "limit_waiting": ev["waiting"],
             "scrub_cpu": h.cpu_seconds() if h else 0.0,
             "evicted": h.evicted_pages() if h else 0}
+
+
+def cache_layout(run):
+    """Cached pages and runs of contiguous cached pages over the run's images (at the job
+    boundaries: a mincore(2) pass over every image)."""
+    pages = runs = 0
+    for f in run.guests.images():
+        p, r = cached_runs(f)
+        pages += p
+        runs += r
+    return {"pages": pages, "runs": runs}
 
 
 def scan_summary(report):
@@ -222,6 +233,10 @@ def job_result(variant, mode, job, a, b, samples, guest_dirs, inst=None):
     r["cgroup_dirty_max_mib"] = max(dirty) / MIB if dirty else 0.0
     wb = [s.get("cg_writeback", 0) for s in win]
     r["cgroup_writeback_max_mib"] = max(wb) / MIB if wb else 0.0
+    lay = a.get("layout") or {}
+    # Mean length of a run of contiguous cached pages at the job's start (KiB).
+    r["cache_run_kib_start"] = (lay["pages"] * PAGE / 1024 / lay["runs"] if lay.get("runs")
+                                else float("nan"))
     for edge, m in (("start", a), ("end", b)):
         sc = m.get("scan") or {}
         c = sc.get("cached_pages")

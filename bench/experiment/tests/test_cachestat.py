@@ -69,6 +69,23 @@ class CachedPages(unittest.TestCase):
             self.assertIs(cachestat._have_cachestat, False)  # decided once
             self.assertEqual(cachestat.cached_bytes(self.path), expected * PAGE)
 
+    def test_runs_of_cached_pages(self):
+        os.fsync(self.fd)
+        os.posix_fadvise(self.fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        if self.counts() != 0:
+            self.skipTest("this file system keeps the pages (tmpfs?)")
+        self.assertEqual(cachestat.cached_runs(self.path), (0, 0))
+        os.posix_fadvise(self.fd, 0, 0, os.POSIX_FADV_RANDOM)  # no readahead around the reads
+        os.pread(self.fd, 3 * PAGE, 10 * PAGE)
+        os.pread(self.fd, PAGE, 30 * PAGE)
+        pages, runs = cachestat.cached_runs(self.path)
+        self.assertEqual(pages, self.counts())
+        if pages != 4:  # a large folio brought more
+            self.skipTest(f"reads cached {pages} pages, not 4 (large folios?)")
+        self.assertEqual(runs, 2)
+        self.assertEqual(cachestat.cached_runs(os.path.join(os.path.dirname(self.path), "none")),
+                         (0, 0))
+
     def test_evicted_then_partly_read(self):
         os.fsync(self.fd)
         os.posix_fadvise(self.fd, 0, 0, os.POSIX_FADV_DONTNEED)
