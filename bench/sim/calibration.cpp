@@ -1,0 +1,232 @@
+#include "bench/sim/calibration.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+#include "bench/sim/phases.hpp"
+#include "scrubber/advise/cache_model.hpp"
+
+namespace singleton::sim {
+namespace {
+
+constexpr uint64_t kBlocksPerMib = 256;
+constexpr double kAgreement = 0.05;
+
+// Rates (all guests together) of the run in bench/README.md, for job lengths without a results
+// folder: accesses = rate x runtime (12 s uniform, 8 s zipf and randrw, 6 s seqread).
+struct JobDefault {
+  const char* job;
+  const char* workload;
+  double iops;
+  double seconds;
+};
+constexpr JobDefault kJobs[] = {{"randread-uniform", "uniform", 700, 12},
+                                {"randread-zipf", "zipf", 1100, 8},
+                                {"randrw", "uniform@0.3", 500, 8},
+                                {"seqread", "seq", 40.0 * 256, 6}};  // 40 MiB/s throttle
+
+const char* const kModes[] = {"writeback", "none", "none-bigger-guests", "scrub", "watch",
+                              "watch-pressure"};
+
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> out;
+  std::string cell;
+  std::istringstream in(line);
+  while (std::getline(in, cell, ',')) out.push_back(cell);
+  if (!line.empty() && line.back() == ',') out.emplace_back();
+  return out;
+}
+
+double cell(const std::vector<std::string>& row, const std::map<std::string, size_t>& col,
+            const char* name, double fallback) {
+  const auto it = col.find(name);
+  if (it == col.end() || it->second >= row.size() || row[it->second].empty()) return fallback;
+  char* end = nullptr;
+  const double v = std::strtod(row[it->second].c_str(), &end);
+  return *end == '\0' && std::isfinite(v) ? v : fallback;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// The mode as a policy. Times become accesses at the job's rate (`iops`, all guests).
+advise::Policy policy_of(const std::string& mode, const ExperimentSizes& s, double iops,
+                         uint64_t host_blocks) {
+  if (mode == "writeback") return advise::parse_policy("inclusive");
+  if (mode == "none" || mode == "none-bigger-guests") return advise::parse_policy(mode);
+  advise::Policy p;
+  if (mode == "scrub" || mode == "watch") {
+    // scrub: a pass every --scrub-interval s; watch (bpf tracker): ~40 ms after the read.
+    p.kind = advise::PolicyKind::kEager;
+    const double seconds = mode == "scrub" ? s.scrub_interval : 0.04;
+    p.period = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(seconds * iops)));
+    return p;
+  }
+  // watch-pressure: --evict-step 64 MiB once within the headroom, max(16 MiB, 5% of the
+  // limit), of the bound; the limit also holds the QEMUs' RAM (about guest-mem + 60 MiB each).
+  p.kind = advise::PolicyKind::kPressure;
+  p.order = advise::EvictOrder::kNewest;
+  p.step = 64 * kBlocksPerMib;
+  const double limit_blocks = static_cast<double>(host_blocks) + s.guests * (192.0 + 60.0) * kBlocksPerMib;
+  p.headroom = std::max<uint64_t>(16 * kBlocksPerMib, static_cast<uint64_t>(0.05 * limit_blocks));
+  return p;
+}
+
+}  // namespace
+
+std::vector<MeasuredRow> read_measured(const std::string& dir) {
+  const std::string path = dir + "/results.csv";
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::string line;
+  if (!std::getline(in, line)) throw std::runtime_error(path + " is empty");
+  std::map<std::string, size_t> col;
+  const std::vector<std::string> header = split_csv(line);
+  for (size_t i = 0; i < header.size(); ++i) col[header[i]] = i;
+  for (const char* needed : {"variant", "job", "mode", "host_hit_ratio", "system_hit_ratio"})
+    if (!col.count(needed)) throw std::runtime_error(path + " has no column " + needed);
+  std::vector<MeasuredRow> rows;
+  while (std::getline(in, line)) {
+    const std::vector<std::string> r = split_csv(line);
+    if (r.size() <= col["mode"]) continue;
+    MeasuredRow m;
+    m.variant = r[col["variant"]];
+    m.job = r[col["job"]];
+    m.mode = r[col["mode"]];
+    m.host_hit = cell(r, col, "host_hit_ratio", -1);
+    m.system_hit = cell(r, col, "system_hit_ratio", -1);
+    m.iops = cell(r, col, "iops", 0);
+    m.fio_read_mib = cell(r, col, "fio_read_mib", 0);
+    m.fio_write_mib = cell(r, col, "fio_write_mib", 0);
+    rows.push_back(m);
+  }
+  return rows;
+}
+
+std::vector<CalibrationRow> calibrate(const ExperimentSizes& s, const std::vector<MeasuredRow>& measured) {
+  std::vector<CalibrationRow> out;
+  const bool have = !measured.empty();
+  for (const std::string variant : {"own", "shared"}) {
+    const bool shared = variant == "shared";
+    const uint64_t host = (shared ? s.shared_host_cache_mib : s.host_cache_mib) * kBlocksPerMib;
+    const uint64_t data = s.data_mib * kBlocksPerMib;
+    for (const char* mode : kModes) {
+      if (have && std::none_of(measured.begin(), measured.end(), [&](const MeasuredRow& m) {
+            return m.variant == variant && m.mode == mode;
+          }))
+        continue;  // this mode did not run
+      // Each job: its length (median of the measured rounds, else the default rate x runtime).
+      struct Job {
+        JobDefault d;
+        uint64_t per_guest;
+        double iops;
+        std::vector<MeasuredRow> rounds;
+      };
+      std::vector<Job> jobs;
+      double rate_sum = 0;
+      for (const JobDefault& d : kJobs) {
+        if (shared && std::string(d.job) != "randread-uniform") continue;
+        Job j{d, 0, d.iops, {}};
+        for (const MeasuredRow& m : measured)
+          if (m.variant == variant && m.mode == mode && m.job == d.job) j.rounds.push_back(m);
+        if (have && j.rounds.empty()) continue;
+        std::vector<double> mib, iops;
+        for (const MeasuredRow& m : j.rounds) {
+          mib.push_back(m.fio_read_mib + m.fio_write_mib);
+          iops.push_back(m.iops);
+        }
+        const double per_guest = j.rounds.empty() ? d.iops * d.seconds / s.guests
+                                                  : median(mib) * kBlocksPerMib / s.guests;
+        j.per_guest = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(per_guest)));
+        if (!j.rounds.empty() && median(iops) > 0) j.iops = median(iops);
+        rate_sum += j.iops;
+        jobs.push_back(j);
+      }
+      if (jobs.empty()) continue;
+      const advise::Policy policy = policy_of(mode, s, rate_sum / static_cast<double>(jobs.size()), host);
+      advise::Topology t = advise::Topology::uniform(s.guests, data, s.guest_cache_mib * kBlocksPerMib, host, shared);
+      advise::CacheModel model(t, policy);
+      std::vector<Phase> phases{Phase{"warm", {parse_workload("seq")}, data, s.seed, true}};
+      for (uint32_t round = 0; round < s.runs; ++round)
+        for (const Job& j : jobs) {
+          std::string w = j.d.workload;
+          if (w == "zipf") {
+            std::ostringstream theta;
+            theta << "zipf:" << s.zipf_theta;
+            w = theta.str();
+          }
+          // fio's randrepeat: every job starts from the seed again, in every guest.
+          phases.push_back(Phase{j.d.job, {parse_workload(w)}, j.per_guest, s.seed, true});
+        }
+      const auto counters = run_phases(model, phases, std::vector<uint64_t>(s.guests, data));
+      for (size_t k = 0; k < jobs.size(); ++k) {
+        std::vector<double> host_hit, system_hit;
+        for (uint32_t round = 0; round < s.runs; ++round) {
+          const advise::ModelSummary sum = advise::summarize(counters[1 + round * jobs.size() + k]);
+          host_hit.push_back(sum.host_hit);
+          system_hit.push_back(sum.system_hit);
+        }
+        CalibrationRow row{variant, jobs[k].d.job, mode, policy.name(), jobs[k].per_guest,
+                           median(host_hit), median(system_hit), -1, -1};
+        std::vector<double> mh, ms;
+        for (const MeasuredRow& m : jobs[k].rounds) {
+          if (m.host_hit >= 0) mh.push_back(m.host_hit);
+          if (m.system_hit >= 0) ms.push_back(m.system_hit);
+        }
+        row.measured_host_hit = median(mh);
+        row.measured_system_hit = median(ms);
+        out.push_back(row);
+      }
+    }
+  }
+  return out;
+}
+
+void print_calibration(std::ostream& out, const ExperimentSizes& s,
+                       const std::vector<CalibrationRow>& rows, bool measured) {
+  auto f = [](double v) {
+    if (v < 0) return std::string("n/a");
+    std::ostringstream o;
+    o << std::fixed << std::setprecision(3) << v;
+    return o.str();
+  };
+  out << "Model of the fio experiment: " << s.guests << " guests, " << s.guest_cache_mib
+      << " MiB guest page cache each, " << s.data_mib << " MiB data each, host cache "
+      << s.host_cache_mib << " MiB (shared: " << s.shared_host_cache_mib << " MiB), " << s.runs
+      << " rounds after a sequential warm-up, zipf " << s.zipf_theta << ", same seed in every guest\n\n";
+  out << "variant | job | mode | policy | accesses/guest | host hit model | host hit measured | "
+         "diff | system hit model | system hit measured | diff\n"
+         "---|---|---|---|---|---|---|---|---|---|---\n";
+  int compared = 0, agreed = 0;
+  for (const CalibrationRow& r : rows) {
+    const bool both = r.measured_host_hit >= 0 && r.measured_system_hit >= 0;
+    const double dh = both ? r.model_host_hit - r.measured_host_hit : 0;
+    const double ds = both ? r.model_system_hit - r.measured_system_hit : 0;
+    out << r.variant << " | " << r.job << " | " << r.mode << " | " << r.policy << " | "
+        << r.accesses_per_guest << " | " << f(r.model_host_hit) << " | " << f(r.measured_host_hit)
+        << " | " << (both ? f(std::abs(dh)) : "") << " | " << f(r.model_system_hit) << " | "
+        << f(r.measured_system_hit) << " | " << (both ? f(std::abs(ds)) : "") << "\n";
+    if (both && r.job.rfind("randread", 0) == 0) {
+      ++compared;
+      agreed += std::abs(dh) <= kAgreement && std::abs(ds) <= kAgreement;
+    }
+  }
+  if (!measured) {
+    out << "\nNo measured table given (--calibrate DIR with a bench-results folder): model only,\n"
+           "job lengths from the rates of the run in bench/README.md.\n";
+    return;
+  }
+  out << "\nRandom-read rows within " << kAgreement << " of the measured host and system hit ratios: "
+      << agreed << " of " << compared << "\n";
+}
+
+}  // namespace singleton::sim

@@ -1,0 +1,51 @@
+// The simulator against the fio experiment (bench/fio-experiment): the same guests, data,
+// host cache bound, job sequence (a sequential warm-up, then --runs rounds of randread-uniform,
+// randread-zipf, randrw, seqread; the shared variant randread-uniform only), the same seed in
+// every guest, and each mode as a policy. With a results folder, each job is as long (in
+// accesses) as it was measured and the model's hit ratios print beside the measured ones.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace singleton::sim {
+
+// bench/experiment/cli.py's defaults, and what the guest's page cache holds of its RAM.
+struct ExperimentSizes {
+  uint32_t guests = 2;
+  uint64_t guest_cache_mib = 130;  // of --guest-mem 192 (bench/README.md: "about 130")
+  uint64_t data_mib = 256;
+  uint64_t host_cache_mib = 256;
+  uint64_t shared_host_cache_mib = 128;
+  double zipf_theta = 0.8;
+  uint32_t runs = 3;
+  double scrub_interval = 5;
+  uint64_t seed = 20120618;
+};
+
+struct MeasuredRow {
+  std::string variant, job, mode;
+  double host_hit = -1, system_hit = -1;  // -1: not measured
+  double iops = 0, fio_read_mib = 0, fio_write_mib = 0;
+};
+
+// DIR/results.csv of a fio experiment; throws std::runtime_error when missing or unreadable.
+std::vector<MeasuredRow> read_measured(const std::string& dir);
+
+struct CalibrationRow {
+  std::string variant, job, mode, policy;
+  uint64_t accesses_per_guest = 0;
+  double model_host_hit = 0, model_system_hit = 0;
+  double measured_host_hit = -1, measured_system_hit = -1;
+};
+
+std::vector<CalibrationRow> calibrate(const ExperimentSizes& sizes,
+                                      const std::vector<MeasuredRow>& measured);
+
+// The table, and for the random-read jobs whether every row agrees within 0.05.
+void print_calibration(std::ostream& out, const ExperimentSizes& sizes,
+                       const std::vector<CalibrationRow>& rows, bool measured);
+
+}  // namespace singleton::sim
