@@ -18,6 +18,13 @@ from .cachestat import drop_host_cache
 from .common import EXP, MIB, REPO
 
 
+def round_seed(seed, rnd):
+    """fio's seed in round `rnd` (1-based; the warm-up is round 0): --seed in round 1, one more
+    per round. The same in every mode, different between rounds: a round with the seed of the
+    one before would re-read the blocks the guests still hold from it."""
+    return seed + max(rnd, 1) - 1
+
+
 class GuestSet:
     def __init__(self, exp, name, variant, plan, run_dir, guest_mib):
         """`plan`: (instance, job, round) in the order the guests run them (run.Run.plan)."""
@@ -77,8 +84,9 @@ class GuestSet:
                 body = f.read()
             writes.append(f"cat > /tmp/jobs/{job}.fio <<'SG_JOB_EOF'\n{glob}{body}SG_JOB_EOF")
             runtimes.append(f"RUNTIME_{job.replace('-', '_')}={exp.runtime(job)}")
-        fields = {"DATA_MIB": a.data_mib, "SEED": a.seed, "ZIPF_THETA": a.zipf_theta,
-                  "JOBS": " ".join(f"{inst}:{job}" for inst, job, _ in self.plan),
+        fields = {"DATA_MIB": a.data_mib, "ZIPF_THETA": a.zipf_theta,
+                  "JOBS": " ".join(f"{inst}:{job}:{round_seed(a.seed, rnd)}"
+                                   for inst, job, rnd in self.plan),
                   "WRITE_JOBS": "\n".join(writes + runtimes)}
         for k, v in fields.items():
             script = script.replace(f"%%{k}%%", str(v))
