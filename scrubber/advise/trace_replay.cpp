@@ -28,9 +28,9 @@ std::vector<uint64_t> infer_guest_blocks(const Trace& trace) {
       blocks[v] = last[v].size();
       continue;
     }
-    const size_t k = g.size() / 20;  // the 5th percentile
+    const size_t k = g.size() / 100;  // the 1st percentile
     std::nth_element(g.begin(), g.begin() + static_cast<std::ptrdiff_t>(k), g.end());
-    blocks[v] = g[k];
+    blocks[v] = std::max<uint64_t>(1, g[k] - 1);  // the accesses strictly between the two
   }
   return blocks;
 }

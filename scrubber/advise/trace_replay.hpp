@@ -15,8 +15,9 @@
 
 namespace singleton::advise {
 
-// Per VM: the 5th percentile of the number of its accesses between two accesses to one block
-// (so that under FIFO at most 5% of its re-reads would have been hits, which they were not);
+// Per VM: the 1st percentile of the number of its accesses strictly between two accesses to one
+// block
+// (so that under FIFO at most 1% of its re-reads would have been hits, which they were not);
 // the VM's distinct blocks when it read no block twice (its cache never had to drop one).
 std::vector<uint64_t> infer_guest_blocks(const Trace& trace);
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "scrubber/config/cli_text.hpp"
+#include "scrubber/cli/advise_command.hpp"
 #include "scrubber/cli/pagecache_command.hpp"
 #include "scrubber/cli/pass_command.hpp"
 #include "scrubber/cli/trace_command.hpp"
@@ -30,6 +31,7 @@ constexpr const char* kUsage =
     "RAM, and evicts those host copies: the host cache keeps only what guests do not have.\n"
     "\n"
     "Commands:\n"
+    "  advise      replay a `singleton trace` recording through a cache model: which policy to run\n"
     "  scan        dry run: what a scrub would evict, per image (changes nothing)\n"
     "  scrub       one pass: evict the double-cached pages (for cron)\n"
     "  pagecache   what the host page cache holds of files (like fincore; --pages per page)\n"
@@ -67,6 +69,7 @@ int main(int argc, char** argv) {
     const std::vector<std::string> rest(words.begin() + 1, words.end());
     if (words[0] == "scan") return singleton::run_pass_command(false, rest);
     if (words[0] == "scrub") return singleton::run_pass_command(true, rest);
+    if (words[0] == "advise") return singleton::run_advise_command(rest);
     if (words[0] == "pagecache") return singleton::run_pagecache_command(rest);
     if (words[0] == "trace") return singleton::run_trace_command(rest);
     if (words[0] == "vms") return singleton::run_vms_cli(rest);
