@@ -1,0 +1,128 @@
+#include "scrubber/report/guest_disk_inspection.hpp"
+
+#include <chrono>
+#include <sstream>
+
+#include "scrubber/report/appliance_output.hpp"
+#include "scrubber/report/guestfs_session.hpp"
+#include "snapshot/base/error.hpp"
+
+namespace singleton {
+namespace {
+
+// Every block device of the appliance and every device-mapper table, for spans_on_disk.
+constexpr const char* kTopologyScript =
+    "for d in /sys/class/block/*; do"
+    "  s=-; [ -r $d/start ] && s=$(cat $d/start);"
+    "  echo B ${d##*/} $(cat $d/dev) $s $(cat $d/size) $(basename $(dirname $(readlink -f $d)));"
+    " done;"
+    " for d in /sys/class/block/dm-*; do"
+    "  [ -e $d/dev ] || continue; mm=$(cat $d/dev); echo DM $mm;"
+    "  dmsetup table -j ${mm%:*} -m ${mm#*:};"
+    " done";
+
+// The device mounted at /sysroot: its major:minor (decimal) and size in bytes.
+constexpr const char* kMountedDeviceScript =
+    "dev=$(grep ' /sysroot ' /proc/mounts | head -n1 | cut -d' ' -f1);"
+    " echo $(( 0x$(stat -L -c %t $dev) )):$(( 0x$(stat -L -c %T $dev) )) $(blockdev --getsize64 $dev)"
+    " $dev";
+
+// Every regular file's extents. -xdev: this file system only. Files whose name holds a newline
+// would be misread by the parser: they are left out here already.
+constexpr const char* kFilesScript =
+    "find /sysroot -xdev -type f ! -name '*\n*' -exec filefrag -e {} + 2>/dev/null || true";
+
+bool is_ext(const std::string& type) { return type == "ext2" || type == "ext3" || type == "ext4"; }
+
+struct MountedDevice {
+  std::string number;
+  uint64_t bytes = 0;
+  std::string appliance_path;
+};
+
+MountedDevice mounted_device(GuestfsSession& g) {
+  std::istringstream in(g.shell(kMountedDeviceScript));
+  MountedDevice d;
+  in >> d.number >> d.bytes >> d.appliance_path;
+  if (d.number.empty() || d.bytes == 0) throw Error(ExitCode::kPartial, "cannot find the mounted device");
+  return d;
+}
+
+// Adds a file-system byte range to the layout, wherever on the disk it lies.
+void add_fs_range(DiskLayout& layout, const std::vector<DiskSpan>& spans, const ByteRange& range,
+                  uint32_t owner) {
+  for (const DiskSpan& s : spans) {
+    const uint64_t begin = std::max(range.offset, s.device_offset);
+    const uint64_t end = std::min(range.offset + range.length, s.device_offset + s.length);
+    if (begin < end) layout.add(s.disk_offset + (begin - s.device_offset), end - begin, owner);
+  }
+}
+
+void inspect_filesystem(GuestfsSession& g, const BlockTopology& topology, const std::string& fs,
+                        const std::string& type, DiskLayout& layout) {
+  g.mount_ro(fs);
+  const MountedDevice dev = mounted_device(g);
+  const std::vector<DiskSpan> spans = spans_on_disk(topology, dev.number, 0, dev.bytes);
+  const uint32_t metadata = layout.add_owner({LayoutOwner::kMetadata, "(metadata)", fs});
+  for (const DiskSpan& s : spans) layout.add_filesystem_span(s.disk_offset, s.length, metadata);
+  for (const FileExtents& file : parse_filefrag(g.shell(kFilesScript))) {
+    const uint32_t owner = layout.add_owner({LayoutOwner::kFile, file.path, fs});
+    for (const ByteRange& r : file.extents) add_fs_range(layout, spans, r, owner);
+  }
+  const std::string& d = dev.appliance_path;
+  const uint32_t free = layout.add_owner({LayoutOwner::kFreeSpace, "(free space)", fs});
+  const uint32_t journal = layout.add_owner({LayoutOwner::kJournal, "(journal)", fs});
+  if (is_ext(type)) {
+    const Ext4Facts facts = parse_dumpe2fs(g.shell(
+        "dumpe2fs " + d + " 2>/dev/null | grep -E '^(Block size:|Journal inode:|  Free blocks: )'"
+        " || true"));
+    for (const ByteRange& r : facts.free) add_fs_range(layout, spans, r, free);
+    if (facts.journal_inode && facts.block_size != 0) {
+      const std::string blocks = g.shell("debugfs -R 'blocks <" +
+                                         std::to_string(*facts.journal_inode) + ">' " + d +
+                                         " 2>/dev/null || true");
+      for (const ByteRange& r : parse_block_list(blocks, facts.block_size))
+        add_fs_range(layout, spans, r, journal);
+    }
+  } else if (type == "xfs") {
+    const XfsFacts facts = parse_xfs_db(
+        g.shell("xfs_db -r -c 'sb 0' -c 'p blocksize agblocks agblklog logstart logblocks' " + d),
+        g.shell("xfs_db -r -c 'freesp -d' " + d));
+    for (const ByteRange& r : facts.free) add_fs_range(layout, spans, r, free);
+    if (const auto log = facts.log()) add_fs_range(layout, spans, *log, journal);
+  }
+  g.umount_all();
+}
+
+}  // namespace
+
+DiskInspection inspect_disk(const std::vector<ChainFile>& chain, uint64_t virtual_size) {
+  const auto start = std::chrono::steady_clock::now();
+  DiskInspection out;
+  ReadOnlyOverlay overlay(chain, virtual_size);
+  GuestfsSession g(overlay.path(), "qcow2");
+  out.launch_seconds = g.launch_seconds();
+  out.how = g.how();
+  const BlockTopology topology = parse_block_topology(g.shell(kTopologyScript));
+  for (const auto& [fs, type] : g.filesystems()) {
+    if (!is_ext(type) && type != "xfs") {
+      if (type != "unknown" && type != "swap")
+        out.notes.push_back(fs + ": " + type + " is not read (ext2/3/4 and XFS are)");
+      continue;
+    }
+    try {
+      inspect_filesystem(g, topology, fs, type, out.layout);
+    } catch (const Error& e) {
+      out.notes.push_back(fs + ": " + e.what());
+      try {
+        g.umount_all();
+      } catch (const Error&) {
+      }
+    }
+  }
+  out.layout.finish();
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+}  // namespace singleton

@@ -1,0 +1,268 @@
+#include "scrubber/report/report_engine.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "scrubber/pass/image_set.hpp"
+#include "scrubber/report/cache_attribution.hpp"
+#include "scrubber/report/direct_reader.hpp"
+#include "scrubber/report/guest_disk_inspection.hpp"
+#include "scrubber/report/image_block_hashes.hpp"
+#include "scrubber/report/image_cache_classes.hpp"
+#include "scrubber/report/memory_figures.hpp"
+#include "scrubber/report/qcow2_cluster_map.hpp"
+#include "snapshot/memory/memory_census.hpp"
+
+namespace singleton {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// What the report learns of one image file besides its cache.
+struct ImageFacts {
+  std::string format = "raw";
+  bool direct = false;                   // O_DIRECT works on it
+  std::optional<Qcow2Header> qcow2;
+  std::string error;                     // reading the header failed
+};
+
+ImageFacts image_facts(const ReadOnlyFile& file) {
+  ImageFacts facts;
+  std::string head;
+  try {
+    DirectReader reader(file.fd(), file.path());
+    facts.direct = true;
+    reader.read(0, 4096, head);
+  } catch (const Error&) {
+    // No O_DIRECT (tmpfs): the header through the normal path; it is one page.
+    head.resize(4096);
+    const ssize_t n = ::pread(file.fd(), head.data(), head.size(), 0);
+    head.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  }
+  if (is_qcow2(head)) {
+    facts.format = "qcow2";
+    try {
+      facts.qcow2 = parse_qcow2_header(head, file.path());
+    } catch (const Error& e) {
+      facts.error = e.what();
+    }
+  }
+  return facts;
+}
+
+bool is_block_device(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISBLK(st.st_mode);
+}
+
+// The disk whose chain holds image `path`: the first VM's disk that names it.
+const VmDisk* disk_of(const std::vector<Vm>& vms, const Image& image) {
+  for (size_t v : image.vms) {
+    for (const VmDisk& disk : vms[v].disks) {
+      if (disk.path == image.path) return &disk;
+      for (const std::string& b : disk.backing)
+        if (b == image.path) return &disk;
+    }
+  }
+  return nullptr;
+}
+
+struct ExplainContext {
+  const std::vector<Vm>& vms;
+  const ImageSet& images;
+  const std::vector<ImageFacts>& facts;
+  const ReportOptions& options;
+  ExplainRun& run;
+  std::map<std::string, std::shared_ptr<DiskInspection>> inspected;  // by top image
+  std::map<std::string, std::string> failed;                          // by top image
+
+  const ImageFacts* facts_of(const std::string& path) const {
+    for (size_t i = 0; i < images.images.size(); ++i)
+      if (images.images[i].path == path) return &facts[i];
+    return nullptr;
+  }
+
+  std::shared_ptr<DiskInspection> inspect(const VmDisk& disk) {
+    if (auto it = inspected.find(disk.path); it != inspected.end()) return it->second;
+    if (auto it = failed.find(disk.path); it != failed.end()) throw Error(ExitCode::kPartial, it->second);
+    std::vector<ChainFile> chain;
+    std::vector<std::string> paths{disk.path};
+    paths.insert(paths.end(), disk.backing.begin(), disk.backing.end());
+    uint64_t virtual_size = 0;
+    try {
+      for (size_t i = 0; i < paths.size(); ++i) {
+        const ImageFacts* f = facts_of(paths[i]);
+        if (f == nullptr) throw Error(ExitCode::kPartial, paths[i] + ": could not be opened");
+        if (!f->error.empty()) throw Error(ExitCode::kPartial, f->error);
+        // The top's format as the VM uses it; a backing file's from its own header.
+        std::string format = i == 0 && !disk.format.empty() ? disk.format : f->format;
+        if (format != "raw" && format != "qcow2")
+          throw Error(ExitCode::kPartial, paths[i] + ": format " + format + " is not read");
+        chain.push_back({paths[i], format, is_block_device(paths[i]), f->direct});
+        if (i == 0) {
+          if (f->qcow2) {
+            virtual_size = f->qcow2->virtual_size;
+          } else {
+            struct stat st {};
+            ::stat(paths[i].c_str(), &st);
+            virtual_size = static_cast<uint64_t>(st.st_size);
+          }
+        }
+      }
+      auto inspection = std::make_shared<DiskInspection>(inspect_disk(chain, virtual_size));
+      run.appliance_seconds += inspection->launch_seconds;
+      if (run.backend.empty()) run.backend = inspection->how;
+      for (const std::string& note : inspection->notes) run.notes.push_back(disk.path + ": " + note);
+      inspected[disk.path] = inspection;
+      return inspection;
+    } catch (const Error& e) {
+      failed[disk.path] = e.what();
+      throw;
+    }
+  }
+};
+
+}  // namespace
+
+ExitCode Report::exit_code() const {
+  bool failed = !discovery_errors.empty();
+  for (const VmFigures& vm : vms) failed |= !vm.error.empty();
+  for (const ImageFigures& image : images) {
+    failed |= !image.error.empty();
+    failed |= image.explanation && !image.explanation->error.empty();
+  }
+  return failed ? ExitCode::kPartial : ExitCode::kDone;
+}
+
+Report run_report(PageCacheView& view, const std::vector<Vm>& vms, const ReportOptions& options) {
+  const auto start = Clock::now();
+  Report report;
+  report.backend = view.name();
+  report.shared_policy = to_string(options.shared_policy);
+
+  // Guests first, as in a pass: a page a guest reads meanwhile is at worst counted host-only.
+  std::vector<MemoryCensus> censuses;
+  std::vector<PageIndex> distinct;
+  CensusOptions census_options;
+  census_options.regions = options.regions;
+  census_options.sample_every = options.sample_every;
+  for (const Vm& vm : vms) {
+    censuses.push_back(take_memory_census(vm, census_options));
+    distinct.emplace_back(censuses.back().hashes);
+  }
+  report.memory_seconds = since(start);
+
+  const auto cache_start = Clock::now();
+  ImageSet images = collect_images(vms);
+  report.uncached_disks = images.uncached_disks;
+  const ScrubPolicy policy(options.shared_policy);
+  std::vector<ImageFacts> facts(images.images.size());
+  std::vector<std::optional<ImageCacheClasses>> classes(images.images.size());
+  for (size_t i = 0; i < images.images.size(); ++i) {
+    const Image& image = images.images[i];
+    const auto image_start = Clock::now();
+    ImageFigures out;
+    out.path = image.path;
+    for (size_t v : image.vms) out.vms.push_back(vms[v].name);
+    std::vector<const PageIndex*> holders;
+    std::string incomplete;
+    for (size_t v : image.vms) {
+      if (censuses[v].complete()) {
+        holders.push_back(&distinct[v]);
+      } else {
+        incomplete += (incomplete.empty() ? "" : ", ") + vms[v].name;
+      }
+    }
+    if (!image.file) {
+      out.error = image.error;
+    } else {
+      facts[i] = image_facts(*image.file);
+      out.format = facts[i].format;
+      try {
+        if (holders.empty() || (!incomplete.empty() && policy.shared() == SharedPolicy::kAll)) {
+          out.cached_pages = view.count(*image.file, {}).cached_pages;
+          out.error = "not classified: the RAM of " + incomplete + " was not read completely";
+        } else {
+          classes[i] = classify_image_cache(view, *image.file, policy, holders);
+          const PageCounts& c = classes[i]->counts;
+          out.cached_pages = c.scanned_pages;
+          out.double_cached_pages = c.double_cached_pages;
+          out.host_only_pages = c.scanned_pages - c.double_cached_pages;
+          out.partial_folio_pages = c.partial_folio_pages;
+        }
+      } catch (const Error& e) {
+        out.error = e.what();
+      }
+    }
+    out.seconds = since(image_start);
+    report.images.push_back(std::move(out));
+  }
+  report.cache_seconds = since(cache_start);
+
+  // Which guest pages are blocks of their own images: every image read once, O_DIRECT.
+  const auto read_start = Clock::now();
+  std::vector<std::optional<PageIndex>> blocks(images.images.size());
+  if (options.image_blocks) {
+    for (size_t i = 0; i < images.images.size(); ++i) {
+      if (!images.images[i].file) continue;
+      try {
+        blocks[i] = image_block_hashes(*images.images[i].file);
+      } catch (const Error& e) {
+        // Unknown rather than read through the cache it measures; not a failure of the report.
+      }
+    }
+  }
+  std::vector<std::vector<const PageIndex*>> blocks_of_vm(vms.size());
+  for (size_t i = 0; i < images.images.size(); ++i) {
+    for (size_t v : images.images[i].vms)
+      blocks_of_vm[v].push_back(blocks[i] ? &*blocks[i] : nullptr);
+  }
+  report.image_read_seconds = since(read_start);
+  report.vms = memory_figures(censuses, distinct, blocks_of_vm);
+  if (!options.image_blocks) {
+    for (VmFigures& f : report.vms) f.image_block_pages.reset();
+  }
+
+  if (options.explain) {
+    const auto explain_start = Clock::now();
+    report.explain.emplace();
+    report.explain->notes.push_back(
+        "the images of running VMs are read as they are now (without locks, O_DIRECT, through a "
+        "throw-away overlay): a guest writing meanwhile can make a few blocks disagree");
+    ExplainContext context{vms, images, facts, options, *report.explain, {}, {}};
+    for (size_t i = 0; i < images.images.size(); ++i) {
+      ImageFigures& out = report.images[i];
+      if (!classes[i]) continue;  // its failure is already the image's error
+      ImageExplanation& explanation = out.explanation.emplace();
+      try {
+        const VmDisk* disk = disk_of(vms, images.images[i]);
+        if (disk == nullptr) throw Error(ExitCode::kPartial, "no VM disk names this image");
+        explanation.disk = disk->path;
+        const std::shared_ptr<DiskInspection> inspection = context.inspect(*disk);
+        std::optional<Qcow2ClusterMap> map;
+        if (facts[i].format == "qcow2") {
+          DirectReader reader(images.images[i].file->fd(), out.path);
+          map.emplace(reader, images.images[i].file->size_bytes(), out.path);
+        }
+        explanation = attribute_cache(*classes[i], map ? &*map : nullptr, inspection->layout,
+                                      options.top_files, disk->path);
+        report.explain->cached_bytes += classes[i]->pages.size() * kPageBytes;
+      } catch (const Error& e) {
+        explanation.error = e.what();
+      }
+    }
+    report.explain->seconds = since(explain_start);
+  }
+  report.duration_seconds = since(start);
+  return report;
+}
+
+}  // namespace singleton
