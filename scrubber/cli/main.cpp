@@ -12,6 +12,7 @@
 #include "scrubber/cli/advise_command.hpp"
 #include "scrubber/cli/pagecache_command.hpp"
 #include "scrubber/cli/pass_command.hpp"
+#include "scrubber/cli/report_command.hpp"
 #include "scrubber/cli/trace_command.hpp"
 #include "scrubber/cli/vms_cli.hpp"
 #include "scrubber/cli/watch_command.hpp"
@@ -35,6 +36,7 @@ constexpr const char* kUsage =
     "  scan        dry run: what a scrub would evict, per image (changes nothing)\n"
     "  scrub       one pass: evict the double-cached pages (for cron)\n"
     "  pagecache   what the host page cache holds of files (like fincore; --pages per page)\n"
+    "  report      where host memory goes: per VM and image, and (--explain) per guest file\n"
     "  trace       where QEMU's disk reads put image pages in guest RAM (BPF; JSON per page)\n"
     "  vms         the VMs found (libvirt domains, QEMU processes), their RAM and disks\n"
     "  watch       keep the host cache exclusive continuously (a service; --once: one pass)\n"
@@ -70,6 +72,7 @@ int main(int argc, char** argv) {
     if (words[0] == "scan") return singleton::run_pass_command(false, rest);
     if (words[0] == "scrub") return singleton::run_pass_command(true, rest);
     if (words[0] == "advise") return singleton::run_advise_command(rest);
+    if (words[0] == "report") return singleton::run_report_command(rest);
     if (words[0] == "pagecache") return singleton::run_pagecache_command(rest);
     if (words[0] == "trace") return singleton::run_trace_command(rest);
     if (words[0] == "vms") return singleton::run_vms_cli(rest);
