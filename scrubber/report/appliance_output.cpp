@@ -84,20 +84,25 @@ std::vector<FileExtents> parse_filefrag(std::string_view text, std::string_view 
       continue;
     }
     if (!in_file) continue;
-    // "   0:        0..       8:         14..        22:      9:        flags"
-    const auto words = words_of(line);
-    if (words.size() < 5 || words[0].back() != ':' || !number(words[0].substr(0, words[0].size() - 1)))
-      continue;
-    std::string_view physical = words[2];
+    // "   0:        0..       8:         14..        22:      9:     expected:   flags"
+    // Fields between colons: index, logical range, physical range, length, then the expected
+    // block (may be empty) and the flags.
+    std::vector<std::string_view> fields;
+    for (std::string_view rest = line;;) {
+      const size_t colon = rest.find(':');
+      fields.push_back(trim(rest.substr(0, colon)));
+      if (colon == std::string_view::npos) break;
+      rest.remove_prefix(colon + 1);
+    }
+    if (fields.size() < 5 || !number(fields[0])) continue;
+    const std::string_view physical = fields[2];
     const size_t dots = physical.find("..");
     if (dots == std::string_view::npos) continue;
-    const auto first = number(physical.substr(0, dots));
-    std::string_view length_word = words[4];
-    if (length_word.empty() || length_word.back() != ':') continue;
-    const auto length = number(length_word.substr(0, length_word.size() - 1));
+    const auto first = number(trim(physical.substr(0, dots)));
+    const auto length = number(fields[3]);
     if (!first || !length) continue;
     std::string flags;
-    for (size_t k = 5; k < words.size(); ++k) flags += std::string(words[k]) + ",";
+    for (size_t k = 4; k < fields.size(); ++k) flags += std::string(fields[k]) + ",";
     if (flags.find("inline") != std::string::npos || flags.find("unknown") != std::string::npos ||
         flags.find("delalloc") != std::string::npos || flags.find("encoded") != std::string::npos)
       continue;
