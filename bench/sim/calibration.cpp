@@ -164,8 +164,9 @@ std::vector<CalibrationRow> calibrate(const ExperimentSizes& s, const std::vecto
             theta << "zipf:" << s.zipf_theta;
             w = theta.str();
           }
-          // fio's randrepeat: every job starts from the seed again, in every guest.
-          phases.push_back(Phase{j.d.job, {parse_workload(w)}, j.per_guest, s.seed, true});
+          // fio's randrepeat: every job starts from the round's seed (--seed + round - 1, as
+          // bench/experiment does), the same in every guest.
+          phases.push_back(Phase{j.d.job, {parse_workload(w)}, j.per_guest, s.seed + round, true});
         }
       const auto counters = run_phases(model, phases, std::vector<uint64_t>(s.guests, data));
       for (size_t k = 0; k < jobs.size(); ++k) {

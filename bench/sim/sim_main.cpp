@@ -106,9 +106,12 @@ int main(int argc, char** argv) {
       ("orders", "compare the pressure policy's orders and steps (sizes from the options)")
       ("calibrate", po::value(&calibrate_dir)->implicit_value(""),
        "the fio experiment's setup; DIR: its bench-results folder to compare with")
-      ("guests", po::value(&sizes.guests), "--calibrate: the experiment's --guests")
-      ("guest-cache-mib", po::value(&sizes.guest_cache_mib), "--calibrate: guest page cache (130)")
+      ("guests", po::value(&sizes.guests), "--calibrate: the experiment's --guests (2)")
+      ("shared-host-mib", po::value(&sizes.shared_host_cache_mib),
+       "--calibrate: the experiment's --shared-host-cache-mib (128)")
       ("runs", po::value(&sizes.runs), "--calibrate: the experiment's --runs (3)")
+      ("scrub-interval", po::value(&sizes.scrub_interval), "--calibrate: --scrub-interval (5)")
+      ("zipf-theta", po::value(&sizes.zipf_theta), "--calibrate: --zipf-theta (0.8)")
       ("out", po::value(&out), "also write table.md, results.csv and plots into this folder");
   po::variables_map vm;
   try {
@@ -119,6 +122,12 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (vm.count("calibrate")) {
+      // The sweep's size options, when given, are the experiment's --guest-mem page cache,
+      // --data-mib and --host-cache-mib.
+      if (vm.count("guest-mib")) sizes.guest_cache_mib = static_cast<uint64_t>(guest_mib);
+      if (vm.count("data-mib")) sizes.data_mib = static_cast<uint64_t>(data_mib);
+      if (vm.count("host-mib")) sizes.host_cache_mib = static_cast<uint64_t>(host_mib);
+      if (vm.count("seed")) sizes.seed = seed;
       std::vector<sim::MeasuredRow> measured;
       if (!calibrate_dir.empty()) measured = sim::read_measured(calibrate_dir);
       const auto rows = sim::calibrate(sizes, measured);

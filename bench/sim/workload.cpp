@@ -83,6 +83,7 @@ AccessStream::AccessStream(const WorkloadSpec& spec, uint64_t pages, uint64_t se
     : spec_(spec),
       pages_(std::max<uint64_t>(pages, 1)),
       rng_(seed),
+      mix_(seed ^ 0x5bd1e9955bd1e995ull),
       zipf_(pages_, spec.kind == WorkloadSpec::Kind::kZipf ? spec.theta : 0.8),
       hot_(std::clamp<uint64_t>(static_cast<uint64_t>(std::llround(spec.share * pages_)), 1, pages_)) {
   if (spec_.every == 0) spec_.every = pages_;

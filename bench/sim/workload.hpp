@@ -40,7 +40,7 @@ class AccessStream {
  public:
   AccessStream(const WorkloadSpec& spec, uint64_t pages, uint64_t seed);
   uint32_t next(bool& write) {
-    write = spec_.write_share > 0 && rng_.unit() < spec_.write_share;
+    write = spec_.write_share > 0 && mix_.unit() < spec_.write_share;
     switch (spec_.kind) {
       case WorkloadSpec::Kind::kUniform: return static_cast<uint32_t>(rng_.below(pages_));
       case WorkloadSpec::Kind::kZipf: return static_cast<uint32_t>(zipf_.draw(rng_) - 1);
@@ -58,7 +58,8 @@ class AccessStream {
 
   WorkloadSpec spec_;
   uint64_t pages_;
-  Rng rng_;
+  Rng rng_;  // the offsets: one seed gives the same offsets with or without writes, as in fio
+  Rng mix_;  // read or write
   Zipf zipf_;
   uint64_t hot_;        // hot set or loop length
   uint64_t cursor_ = 0;  // loop and scan position
