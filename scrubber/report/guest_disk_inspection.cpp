@@ -104,6 +104,7 @@ DiskInspection inspect_disk(const std::vector<ChainFile>& chain, uint64_t virtua
   out.launch_seconds = g.launch_seconds();
   out.how = g.how();
   const BlockTopology topology = parse_block_topology(g.shell(kTopologyScript));
+  size_t read = 0;
   for (const auto& [fs, type] : g.filesystems()) {
     if (!is_ext(type) && type != "xfs") {
       if (type != "unknown" && type != "swap")
@@ -112,6 +113,7 @@ DiskInspection inspect_disk(const std::vector<ChainFile>& chain, uint64_t virtua
     }
     try {
       inspect_filesystem(g, topology, fs, type, out.layout);
+      ++read;
     } catch (const Error& e) {
       out.notes.push_back(fs + ": " + e.what());
       try {
@@ -119,6 +121,12 @@ DiskInspection inspect_disk(const std::vector<ChainFile>& chain, uint64_t virtua
       } catch (const Error&) {
       }
     }
+  }
+  if (read == 0) {
+    std::string why;
+    for (const std::string& note : out.notes) why += "; " + note;
+    throw Error(ExitCode::kPartial,
+                "libguestfs found no ext2/3/4 or XFS file system it could read on it" + why);
   }
   out.layout.finish();
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

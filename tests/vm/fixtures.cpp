@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -90,9 +91,10 @@ std::string shell_output(const std::string& command) {
   return out;
 }
 
-void make_image(const std::string& dir, const std::string& out, const std::string& format) {
+void make_image(const std::string& dir, const std::string& out, const std::string& format,
+                const std::string& fs, bool partition) {
   run_output(std::string(SG_KIT_SOURCE_DIR) + "/make-image --dir '" + dir + "' --out '" + out +
-             "' --format " + format);
+             "' --format " + format + " --fs " + fs + (partition ? " --partition" : ""));
 }
 
 void make_overlay(const std::string& backing, const std::string& out) {
@@ -111,6 +113,23 @@ std::vector<uint64_t> file_pages_in_image(const std::string& raw_image,
     if (word.find_first_not_of("0123456789") == std::string::npos) pages.push_back(std::stoull(word));
   }
   if (pages.empty()) throw std::runtime_error("no blocks for " + file_in_image + " in " + raw_image);
+  return pages;
+}
+
+std::vector<uint64_t> pages_holding(const std::string& raw_image, const std::string& source) {
+  const std::vector<uint64_t> wanted = page_hashes(source);
+  std::vector<uint64_t> sorted(wanted);
+  std::sort(sorted.begin(), sorted.end());
+  const uint64_t zero = [] {
+    std::vector<char> zeros(kPage);
+    return XXH64(zeros.data(), kPage, 0);
+  }();
+  std::vector<uint64_t> pages;
+  const std::vector<uint64_t> image = page_hashes(raw_image);
+  for (uint64_t i = 0; i < image.size(); ++i) {
+    if (image[i] != zero && std::binary_search(sorted.begin(), sorted.end(), image[i]))
+      pages.push_back(i);
+  }
   return pages;
 }
 

@@ -33,8 +33,10 @@ void write_random_file(const std::string& path, uint64_t bytes, uint64_t seed);
 // stdout of a shell command, trailing newlines removed ("" when it cannot run).
 std::string shell_output(const std::string& command);
 
-// tests/vm/make-image: an ext4 (4 KiB blocks) image of `dir`, raw or qcow2.
-void make_image(const std::string& dir, const std::string& out, const std::string& format = "raw");
+// tests/vm/make-image: an ext4 (4 KiB blocks) image of `dir`, raw or qcow2; `fs` "xfs" for XFS
+// (at least 320 MiB, sparse), `partition` to put the file system in partition 1 (GPT, at 1 MiB).
+void make_image(const std::string& dir, const std::string& out, const std::string& format = "raw",
+                const std::string& fs = "ext4", bool partition = false);
 // A qcow2 overlay on `backing`.
 void make_overlay(const std::string& backing, const std::string& out);
 
@@ -42,6 +44,11 @@ void make_overlay(const std::string& backing, const std::string& out);
 // in file order (debugfs). Only valid for raw images.
 std::vector<uint64_t> file_pages_in_image(const std::string& raw_image,
                                           const std::string& file_in_image);
+
+// The 4 KiB pages of the raw image `raw_image` whose content is a page of the host file
+// `source` (a file copied into the image): where that file's blocks are, whatever the file
+// system, partition table or volume manager. Pages of zeros are never matched.
+std::vector<uint64_t> pages_holding(const std::string& raw_image, const std::string& source);
 
 // How many of `pages` (4 KiB page indices of `path`) are in the host page cache (mincore on
 // a mapping that is dropped again; adds no page to the cache).
