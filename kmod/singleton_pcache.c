@@ -9,6 +9,11 @@
  * the kernel itself refuses dirty, writeback, mapped, locked and otherwise
  * busy folios; the module classifies folios first to count why pages stay.
  *
+ * Another process's memory (PROCESS_PAGES) is hashed in place the same way:
+ * get_user_pages_remote() with FOLL_NOFAULT takes a plain reference (not a
+ * pin: a KSM page is not unshared) to pages that are present, and faults
+ * nothing in; access is checked as process_vm_readv checks it.
+ *
  * The ABI is kmod/include/uapi/singleton_pcache.h.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -18,6 +23,12 @@
 #include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/magic.h>
+#include <linux/cred.h>
+#include <linux/mmap_lock.h>
+#include <linux/pid.h>
+#include <linux/sched/coredump.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/task.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -211,6 +222,242 @@ static u64 sg_hash_page(struct folio *folio, pgoff_t index)
 	return hash;
 }
 
+/* Pages asked of get_user_pages_remote() at a time, and hashed under one
+ * mmap_lock hold. */
+#define SG_GUP_BATCH 64
+
+/* Pages hashed between two looks at the mmap_lock, resched and signals. */
+#define SG_PROCESS_CHUNK 512
+
+/*
+ * The task behind a pidfd. The helpers that do this (pidfd_get_task(),
+ * pidfd_pid()) are not exported, so the file is recognised by what only the
+ * kernel can make: a pidfs inode (6.9 on; the pid in i_private) or, before,
+ * an anon inode file named "[pidfd]" (the pid in private_data).
+ */
+static struct task_struct *sg_pidfd_task(int pidfd)
+{
+	struct task_struct *task = NULL;
+	struct pid *pid = NULL;
+	struct file *file;
+	struct inode *inode;
+
+	if (pidfd < 0)
+		return ERR_PTR(-EBADF);
+	file = fget(pidfd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	inode = file_inode(file);
+#ifdef PID_FS_MAGIC
+	if (inode->i_sb->s_magic == PID_FS_MAGIC)
+		pid = inode->i_private;
+#endif
+	if (inode->i_sb->s_magic == ANON_INODE_FS_MAGIC &&
+	    !strcmp(file->f_path.dentry->d_name.name, "[pidfd]"))
+		pid = file->private_data;
+	if (pid)
+		task = get_pid_task(pid, PIDTYPE_PID);
+	fput(file);
+	if (!pid)
+		return ERR_PTR(-EBADF);
+	return task ? task : ERR_PTR(-ESRCH);
+}
+
+/*
+ * May the caller read task's memory as process_vm_readv(2) may
+ * (PTRACE_MODE_ATTACH_REALCREDS)? ptrace_may_access() is not exported: its
+ * credential and dumpability rules are applied here. The LSM hook (Yama's
+ * ptrace_scope) cannot be called from a module; CAP_SYS_ADMIN is required on
+ * top (checked by the ioctl).
+ */
+static int sg_may_read_memory(struct task_struct *task, struct mm_struct *mm)
+{
+	const struct cred *cred = current_cred(), *tcred;
+	bool ok;
+
+	if (same_thread_group(task, current))
+		return 0;
+	rcu_read_lock();
+	tcred = __task_cred(task);
+	ok = uid_eq(cred->uid, tcred->euid) && uid_eq(cred->uid, tcred->suid) &&
+	     uid_eq(cred->uid, tcred->uid) && gid_eq(cred->gid, tcred->egid) &&
+	     gid_eq(cred->gid, tcred->sgid) && gid_eq(cred->gid, tcred->gid);
+	if (!ok)
+		ok = ns_capable(tcred->user_ns, CAP_SYS_PTRACE);
+	rcu_read_unlock();
+	if (!ok)
+		return -EPERM;
+	if (get_dumpable(mm) != SUID_DUMP_USER &&
+	    !ns_capable(mm->user_ns, CAP_SYS_PTRACE))
+		return -EPERM;
+	return 0;
+}
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#define sg_gup_remote(mm, addr, nr, pages) \
+	get_user_pages_remote(mm, addr, nr, FOLL_NOFAULT, pages, NULL)
+#else
+#define sg_gup_remote(mm, addr, nr, pages) \
+	get_user_pages_remote(mm, addr, nr, FOLL_NOFAULT, pages, NULL, NULL)
+#endif
+
+/* XXH64 of a page of zeros, computed at load. */
+static u64 sg_zero_hash;
+
+static void sg_describe_vpage(struct page *page, struct sg_pcache_vpage *e)
+{
+	struct folio *folio = page_folio(page);
+	void *kaddr;
+
+	e->flags = SG_PCACHE_VPAGE_PRESENT;
+	if (is_zero_pfn(page_to_pfn(page)))
+		e->flags |= SG_PCACHE_VPAGE_ZERO;
+	if (folio_test_ksm(folio))
+		e->flags |= SG_PCACHE_VPAGE_KSM;
+	if (folio_test_large(folio))
+		e->flags |= SG_PCACHE_VPAGE_LARGE;
+	/* Reading a poisoned page is a machine check. */
+	if (PageHWPoison(page))
+		return;
+	kaddr = kmap_local_page(page);
+	e->xxh64 = xxh64(kaddr, PAGE_SIZE, 0);
+	kunmap_local(kaddr);
+	e->flags |= SG_PCACHE_VPAGE_HASHED;
+	/*
+	 * The huge zero page (a read fault in a THP-enabled range): its
+	 * symbol is not exported, but it is the one large folio of a user
+	 * mapping that is neither anonymous nor file memory (no mapping),
+	 * and its content is zeros.
+	 */
+	if (folio_test_large(folio) && !folio->mapping && e->xxh64 == sg_zero_hash)
+		e->flags |= SG_PCACHE_VPAGE_ZERO;
+}
+
+/*
+ * Describes the pages [addr, addr + nr * PAGE_SIZE) of mm into out[], under
+ * its mmap_lock (held for reading). A page FOLL_NOFAULT cannot get (not
+ * present, swapped, unmapped, unreadable, I/O memory) stays all zero.
+ */
+static void sg_describe_range(struct mm_struct *mm, unsigned long addr,
+			      unsigned long nr, struct sg_pcache_vpage *out)
+{
+	struct page *pages[SG_GUP_BATCH];
+	unsigned long done = 0;
+
+	while (done < nr) {
+		unsigned long want = min_t(unsigned long, nr - done, SG_GUP_BATCH);
+		unsigned long a = addr + done * PAGE_SIZE;
+		long got = sg_gup_remote(mm, a, want, pages);
+		long i;
+
+		if (got <= 0) {
+			/* The first page is not there; in a gap between
+			 * mappings, skip to the next mapping. */
+			struct vm_area_struct *vma = find_vma(mm, a);
+			unsigned long skip = 1;
+
+			if (!vma)
+				skip = nr - done;
+			else if (vma->vm_start > a)
+				skip = min_t(unsigned long, nr - done,
+					     (vma->vm_start - a) >> PAGE_SHIFT);
+			done += skip;
+			continue;
+		}
+		for (i = 0; i < got; i++) {
+			sg_describe_vpage(pages[i], &out[done + i]);
+			put_page(pages[i]);
+		}
+		done += got;
+	}
+}
+
+static long sg_ioc_process_pages(unsigned long uarg)
+{
+	struct sg_pcache_process_pages a;
+	struct sg_pcache_vpage *stage;
+	struct sg_pcache_vpage __user *out;
+	struct task_struct *task;
+	struct mm_struct *mm;
+	unsigned long addr, total;
+	u32 n = 0, usize;
+	long err;
+
+	err = sg_copy_args_in(&a, sizeof(a), uarg, &usize);
+	if (err)
+		return err;
+	if (a.flags)
+		return -EINVAL;
+	if (!a.max_entries || a.max_entries > SG_PCACHE_MAX_PAGE_ENTRIES)
+		return -EINVAL;
+	if (!PAGE_ALIGNED(a.start) || !PAGE_ALIGNED(a.end) || a.start >= a.end ||
+	    a.end > TASK_SIZE_MAX)
+		return -EINVAL;
+	err = sg_check_user_array(a.entries, a.max_entries, sizeof(*stage));
+	if (err)
+		return err;
+	out = (struct sg_pcache_vpage __user *)(unsigned long)a.entries;
+
+	task = sg_pidfd_task(a.pidfd);
+	if (IS_ERR(task))
+		return PTR_ERR(task);
+	/* A reference to mm_users: its mappings stay while we look. */
+	mm = get_task_mm(task);
+	err = -ESRCH;
+	if (!mm)
+		goto out_task;
+	err = sg_may_read_memory(task, mm);
+	if (err)
+		goto out_mm;
+	stage = kvmalloc_array(SG_PROCESS_CHUNK, sizeof(*stage), GFP_KERNEL);
+	err = -ENOMEM;
+	if (!stage)
+		goto out_mm;
+
+	total = min_t(u64, a.max_entries, (a.end - a.start) >> PAGE_SHIFT);
+	addr = a.start;
+	err = 0;
+	while (n < total) {
+		unsigned long nr = min_t(unsigned long, total - n, SG_PROCESS_CHUNK);
+
+		/* The process is exiting: what it held is going away. */
+		if (task->flags & PF_EXITING) {
+			err = -ESRCH;
+			break;
+		}
+		memset(stage, 0, nr * sizeof(*stage));
+		if (mmap_read_lock_killable(mm)) {
+			err = -EINTR;
+			break;
+		}
+		sg_describe_range(mm, addr, nr, stage);
+		mmap_read_unlock(mm);
+		if (copy_to_user(out + n, stage, nr * sizeof(*stage))) {
+			err = -EFAULT;
+			break;
+		}
+		n += nr;
+		addr += nr * PAGE_SIZE;
+		cond_resched();
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+	}
+	kvfree(stage);
+	if (!err) {
+		a.next = addr;
+		a.nr_entries = n;
+		a.status = addr == a.end ? SG_PCACHE_STATUS_DONE : 0;
+		err = sg_copy_args_out(uarg, &a, sizeof(a), usize);
+	}
+out_mm:
+	mmput(mm);
+out_task:
+	put_task_struct(task);
+	return err;
+}
+
 static long sg_ioc_version(unsigned long uarg)
 {
 	struct sg_pcache_version v;
@@ -224,7 +471,8 @@ static long sg_ioc_version(unsigned long uarg)
 	v.abi_minor = SG_PCACHE_ABI_MINOR;
 	v.page_size = PAGE_SIZE;
 	v.features = SG_PCACHE_FEAT_FILE_PAGES | SG_PCACHE_FEAT_XXH64 |
-		     SG_PCACHE_FEAT_EVICT | SG_PCACHE_FEAT_FOLIO_ORDER;
+		     SG_PCACHE_FEAT_EVICT | SG_PCACHE_FEAT_FOLIO_ORDER |
+		     SG_PCACHE_FEAT_PROCESS_PAGES;
 	v.max_page_entries = SG_PCACHE_MAX_PAGE_ENTRIES;
 	v.max_evict_ranges = SG_PCACHE_MAX_EVICT_RANGES;
 	v.reserved0 = 0;
@@ -523,6 +771,8 @@ static long sg_pcache_ioctl(struct file *file, unsigned int cmd,
 		return sg_ioc_file_pages(arg);
 	case _IOC_NR(SG_PCACHE_IOC_EVICT):
 		return sg_ioc_evict(arg);
+	case _IOC_NR(SG_PCACHE_IOC_PROCESS_PAGES):
+		return sg_ioc_process_pages(arg);
 	default:
 		return -ENOTTY;
 	}
@@ -544,7 +794,14 @@ static struct miscdevice sg_pcache_dev = {
 
 static int __init sg_pcache_init(void)
 {
-	int err = misc_register(&sg_pcache_dev);
+	int err;
+	void *zeros = kzalloc(PAGE_SIZE, GFP_KERNEL);
+
+	if (!zeros)
+		return -ENOMEM;
+	sg_zero_hash = xxh64(zeros, PAGE_SIZE, 0);
+	kfree(zeros);
+	err = misc_register(&sg_pcache_dev);
 
 	if (err)
 		pr_err("misc_register failed: %d\n", err);

@@ -11,6 +11,7 @@
 #include "scrubber/config/numeric_option.hpp"
 #include "scrubber/pressure/pressure_options.hpp"
 #include "scrubber/pagecache/eviction_audit.hpp"
+#include "scrubber/pagecache/kmod_process_pages.hpp"
 #include "scrubber/metrics/pass_textfile.hpp"
 #include "scrubber/pagecache/page_cache_view.hpp"
 #include "scrubber/pass/pass_lock.hpp"
@@ -50,6 +51,7 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
   uint64_t max_evict_mib = 0;
   std::string prometheus_file;
   std::string regions = "mergeable";
+  std::string reader = "auto";
   std::string audit_file;
   options.add_options()("help,h", "this help")("json", "print the report as JSON");
   add_vm_selection_options(options, selection);
@@ -59,6 +61,9 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
       "shared-policy", po::value(&shared)->default_value("all"), "all|any: see below")(
       "max-evict", count_option("max-evict", &max_evict_mib, kMaxEvictMib),
       "evict at most this many MiB in this pass (1 to 1073741824)")(
+      "snapshot-reader", po::value(&reader)->default_value("auto"),
+      "how guest RAM is hashed: kmod (in place by the module: no copy, KSM pages stay merged), "
+      "process_vm_readv (copied out), auto (kmod when the loaded module can)")(
       "regions", po::value(&regions)->default_value("mergeable"),
       "guest RAM is: mergeable (KSM-tracked VMAs, QEMU) | anon (VMMs that do not mark it)")(
       "prometheus", po::value(&prometheus_file),
@@ -77,6 +82,10 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
   pass.evict = evict;
   pass.shared_policy = shared_policy_from_string(shared);
   pass.snapshot.regions = region_selection_from_string(regions);
+  if (reader != "auto" && reader != "kmod" && reader != "process_vm_readv") {
+    throw Error(ExitCode::kUsage, "unknown --snapshot-reader '" + reader +
+                                      "' (expected auto, kmod or process_vm_readv)");
+  }
   if (vm.count("max-evict")) pass.max_evict_pages = max_evict_mib * (1 << 20) / kPageBytes;
   // --evict-when pressure (scrub): evicts only when memory is needed now, at most what is short
   // (one --evict-step); else the pass is a dry run that reports the duplicates it keeps.
@@ -104,6 +113,11 @@ int run_pass_command(bool evict, const std::vector<std::string>& args) {
   for (const auto& warning : selected.warnings)
     std::cerr << "singleton: warning: " << warning << "\n";
   ChosenView view = make_page_cache_view(choice);
+  // kmod: the module must hash in place (exit 3 when it cannot); auto: when it can.
+  std::unique_ptr<InPlaceHasher> in_place;
+  if (reader == "kmod") in_place = std::make_unique<KmodProcessPages>();
+  if (reader == "auto") in_place = make_kmod_process_pages();
+  pass.snapshot.in_place = in_place.get();
   std::optional<EvictionAudit> audit;
   if (!audit_file.empty()) {
     audit.emplace(audit_file);

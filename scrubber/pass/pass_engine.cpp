@@ -56,6 +56,7 @@ void snapshot_guests(PassScope& scope, KsmHashCache& ksm, const PassOptions& opt
     }
     GuestSnapshot snap = snapshot_vm(vm, ksm, snap_options);
     VmReport out{vm.name, vm.pid, snap.counts.indexed_pages, snap.counts.seconds, snap.error};
+    out.snapshot_reader = snap.reader;
     if (snap.complete()) {
       *guest.index = std::move(snap.index);
     } else {

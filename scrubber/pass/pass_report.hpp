@@ -23,6 +23,7 @@ struct VmReport {
   // The VM exited during its snapshot: nothing was evicted on its behalf. An error for scan and
   // scrub (done in part); under a watch it is being stopped, not failing (no error).
   bool exited = false;
+  std::string snapshot_reader;  // "kmod" (hashed in place) or "process_vm_readv" (copied)
 };
 
 struct ImageReport {

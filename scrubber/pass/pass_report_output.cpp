@@ -92,6 +92,7 @@ boost::json::object pass_report_json(const PassReport& report) {
                                          {"pid", vm.pid},
                                          {"indexed_pages", vm.indexed_pages},
                                          {"snapshot_s", vm.snapshot_seconds},
+                                         {"snapshot_reader", vm.snapshot_reader},
                                          {"exited", vm.exited},
                                          {"error", error_json(vm.error)}});
   }

@@ -10,6 +10,7 @@
 
 #include "scrubber/metrics/metrics_http_server.hpp"
 #include "scrubber/metrics/textfile.hpp"
+#include "scrubber/pagecache/kmod_process_pages.hpp"
 #include "scrubber/pagecache/readahead_window.hpp"
 #include "scrubber/pass/pass_lock.hpp"
 #include "scrubber/pass/pass_report_output.hpp"
@@ -165,7 +166,11 @@ void WatchLoop::apply_options(const WatchOptions& options, bool first) {
       tracker_said_ = tracker_note;
     }
   }
-  if (view) view_ = std::move(view);
+  if (view) {
+    view_ = std::move(view);
+    // Looked for again with the backend: a module loaded since is used from then on.
+    in_place_ = make_kmod_process_pages();
+  }
   if (audit_changed) audit_ = std::move(audit);
   view_->set_audit(audit_.get());  // the current audit, on a new view too
   if (listen_changed) server_ = std::move(server);
@@ -358,6 +363,7 @@ PassOptions WatchLoop::pass_options() {
     pass.max_evict_pages = std::min(pass.max_evict_pages, need_.evict_bytes / kPageBytes);
   }
   pass.exited_guest_is_failure = false;  // VMs come and go under a watch
+  pass.snapshot.in_place = in_place_.get();
   // Between two batches of the snapshots and of the scan (the engines call on_progress): a stop
   // request is honoured there, and the watchdog is pinged from inside a long pass.
   pass.on_progress = [this](const PassProgress&) {

@@ -149,6 +149,8 @@ class WatchLoop {
   // --evict-when pressure: the gauge, its last reading, and when the last full pass under
   // pressure ran (they are rate-limited: the kept duplicates go first).
   std::optional<PressureGauge> gauge_;
+  // The module's in-place hasher of guest RAM when it is loaded and can (else copies).
+  std::unique_ptr<InPlaceHasher> in_place_;
   PressureReading need_;
   uint64_t pressure_steps_ = 0;
   std::chrono::steady_clock::time_point last_pressure_full_{};

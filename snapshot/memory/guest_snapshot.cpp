@@ -60,6 +60,10 @@ class VmSnapshotter {
       out_.counts.region_bytes += region.size();
       out_.counts.resident_bytes += region.rss_bytes;
     }
+    if (options_.in_place != nullptr) {
+      snapshot_in_place(regions, *options_.in_place);
+      return;
+    }
     std::unique_ptr<PagemapReader> pagemap;
     try {
       pagemap = std::make_unique<PagemapReader>(vm_.pid);
@@ -77,6 +81,42 @@ class VmSnapshotter {
   std::vector<uint64_t> take_hashes() { return std::move(hashes_); }
 
  private:
+  // The module hashes every present page where it is: no pagemap, no copy, no pin (KSM pages
+  // stay merged); it says which pages are the zero page or KSM. A page whose hash is that of a
+  // page of zeros counts as zero (as a copied page does after a byte check; 2^-64 apart).
+  void snapshot_in_place(const std::vector<MemoryRegion>& regions, const InPlaceHasher& hasher) {
+    out_.reader = hasher.name();
+    std::unique_ptr<InPlaceProcessPages> process;
+    try {
+      process = hasher.open(vm_.pid);
+    } catch (const SystemError& e) {
+      stop(e.err(), "pidfd_open");
+    }
+    const uint64_t zero_hash = zero_page_hash();
+    std::vector<InPlacePage> pages;
+    for (const MemoryRegion& region : regions) {
+      for (uint64_t vaddr = region.start; vaddr < region.end;) {
+        uint64_t next = vaddr;
+        try {
+          next = process->describe(vaddr, region.end, pages);
+        } catch (const SystemError& e) {
+          stop(e.err(), hasher.name() + " process pages");
+        }
+        if (next <= vaddr || next > region.end) stop(EIO, hasher.name() + " process pages: no progress");
+        vaddr = next;
+        for (const InPlacePage& page : pages) {
+          if (!(page.flags & kInPlacePresent)) continue;
+          out_.counts.present_pages++;
+          if (page.flags & kInPlaceKsm) out_.counts.ksm_pages++;
+          if (!(page.flags & kInPlaceHashed)) continue;  // poisoned: never read
+          out_.counts.pages_read++;
+          add_hash(page.hash, (page.flags & kInPlaceZero) || page.hash == zero_hash);
+        }
+        if (options_.on_batch) options_.on_batch(out_.counts.pages_read);
+      }
+    }
+  }
+
   void snapshot_region(const MemoryRegion& region, const PagemapReader& pagemap) {
     for (uint64_t vaddr = region.start; vaddr < region.end;) {
       size_t pages = std::min<uint64_t>(entries_.size(), (region.end - vaddr) / kPageBytes);

@@ -9,6 +9,7 @@
 
 #include "snapshot/base/error.hpp"
 #include "snapshot/memory/ksm_hash_cache.hpp"
+#include "snapshot/memory/in_place_hasher.hpp"
 #include "snapshot/memory/page_index.hpp"
 #include "snapshot/memory/smaps.hpp"
 #include "snapshot/discovery/vm.hpp"
@@ -24,6 +25,9 @@ struct SnapshotOptions {
   // Called after each batch of pages is copied and hashed, with the pages read so far: progress
   // reports, and tests that must act in the middle of a snapshot.
   std::function<void(uint64_t pages_read)> on_batch;
+  // Hashes the pages in place (the module) instead of copying them out; nullptr: copy
+  // (process_vm_readv for exclusive pages, /proc/PID/mem for shared and KSM ones).
+  const InPlaceHasher* in_place = nullptr;
 };
 
 struct SnapshotCounts {
@@ -35,7 +39,7 @@ struct SnapshotCounts {
   uint64_t zero_pages = 0;         // present pages of zeros (not indexed)
   uint64_t ksm_pages = 0;          // present pages on a KSM frame
   uint64_t ksm_hashes_reused = 0;  // KSM pages whose hash came from the cache (not read)
-  uint64_t pages_read = 0;         // pages copied from the process
+  uint64_t pages_read = 0;         // pages copied from the process (or hashed in place)
   double seconds = 0;
 };
 
@@ -47,6 +51,7 @@ struct GuestSnapshot {
   // and must not be used to evict anything on this VM's behalf.
   bool vanished = false;
   std::string error;  // what went wrong, naming the pid; "" when complete
+  std::string reader = "process_vm_readv";  // or the in-place hasher's name ("kmod")
   ExitCode error_code = ExitCode::kDone;
 
   bool complete() const { return !vanished && error.empty(); }

@@ -78,6 +78,8 @@ step halffolio-tmpfs-huge $T halffolio /mnt/huge tmpfs-huge shmem
 step retired $T retired /mnt/ext4
 step badinput $T badinput /mnt/ext4
 step abi $T abi /mnt/ext4
+step process $T process /mnt/ext4
+step ksm $T ksm
 step fuzz $T fuzz ${SG_FUZZ_IOCTLS:-100000} /mnt/ext4 /mnt/xfs /mnt/tmp /mnt/huge
 step dirtysafety-ext4 $T dirtysafety /mnt/ext4 ext4 10
 step dirtysafety-xfs $T dirtysafety /mnt/xfs xfs 10

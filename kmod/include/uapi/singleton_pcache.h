@@ -42,17 +42,18 @@
 
 /*
  * Userspace accepts the module when the major matches and minor >= its own
- * (bump rules: kmod/ABI.md). 2.0 retired LIST_INODES. This is the ABI's
+ * (bump rules: kmod/ABI.md). 2.0 retired LIST_INODES; 2.1 added PROCESS_PAGES. This is the ABI's
  * version, not the release's (kmod/VERSION, modinfo, the packages).
  */
 #define SG_PCACHE_ABI_MAJOR 2
-#define SG_PCACHE_ABI_MINOR 0
+#define SG_PCACHE_ABI_MINOR 1
 
 /* Feature bits returned by SG_PCACHE_IOC_VERSION. */
 #define SG_PCACHE_FEAT_FILE_PAGES	(1ULL << 0)
 #define SG_PCACHE_FEAT_XXH64		(1ULL << 1)
 #define SG_PCACHE_FEAT_EVICT		(1ULL << 2)
 #define SG_PCACHE_FEAT_FOLIO_ORDER	(1ULL << 4)
+#define SG_PCACHE_FEAT_PROCESS_PAGES	(1ULL << 5)
 
 /* Upper bounds per call; larger counts are refused with -EINVAL. */
 #define SG_PCACHE_MAX_PAGE_ENTRIES	65536u
@@ -159,6 +160,46 @@ struct sg_pcache_evict {
 SG_PCACHE_STATIC_ASSERT(sizeof(struct sg_pcache_evict) == 88,
 			"sg_pcache_evict is 88 bytes");
 
+/* One 4 KiB page of a process's address space. */
+struct sg_pcache_vpage {
+	__u64 xxh64;	/* XXH64 (seed 0) of the 4 KiB; 0 unless VPAGE_HASHED */
+	__u32 flags;	/* SG_PCACHE_VPAGE_* */
+	__u32 reserved;	/* 0 */
+};
+SG_PCACHE_STATIC_ASSERT(sizeof(struct sg_pcache_vpage) == 16,
+			"sg_pcache_vpage is 16 bytes");
+
+/* The page is in RAM and readable (else nothing else is set: not resident,
+ * swapped out, no mapping, unreadable or I/O memory; never faulted in). */
+#define SG_PCACHE_VPAGE_PRESENT		(1u << 0)
+#define SG_PCACHE_VPAGE_ZERO		(1u << 1)	/* a shared zero page (4 KiB or huge) */
+#define SG_PCACHE_VPAGE_KSM		(1u << 2)	/* a KSM page (not unshared) */
+#define SG_PCACHE_VPAGE_LARGE		(1u << 3)	/* part of a THP / hugetlb folio */
+#define SG_PCACHE_VPAGE_HASHED		(1u << 4)	/* xxh64 is valid */
+
+/*
+ * Hash the pages of another process's address space in place, without
+ * copying them out, pinning them (no FOLL_PIN: a KSM page stays merged) or
+ * faulting anything in. One entry per 4 KiB page from `start`, at most
+ * max_entries per call; `next` says where to resume (== end: status DONE).
+ * Needs ptrace read access to the process, as process_vm_readv does, on top
+ * of CAP_SYS_ADMIN (-EPERM). The process gone: -ESRCH.
+ */
+struct sg_pcache_process_pages {
+	__u32 size;		/* in */
+	__s32 pidfd;		/* in: pidfd_open(2) of the process */
+	__u32 flags;		/* in: 0 */
+	__u32 max_entries;	/* in: 1..SG_PCACHE_MAX_PAGE_ENTRIES */
+	__u64 start;		/* in: first address, 4 KiB aligned */
+	__u64 end;		/* in: end (exclusive), aligned, > start */
+	__u64 entries;		/* in: user pointer to max_entries sg_pcache_vpage */
+	__u64 next;		/* out: where to resume */
+	__u32 nr_entries;	/* out: entries written */
+	__u32 status;		/* out: SG_PCACHE_STATUS_DONE when next == end */
+};
+SG_PCACHE_STATIC_ASSERT(sizeof(struct sg_pcache_process_pages) == 56,
+			"sg_pcache_process_pages is 56 bytes");
+
 #define SG_PCACHE_IOC_MAGIC 0xe7
 #define SG_PCACHE_IOC_VERSION \
 	_IOWR(SG_PCACHE_IOC_MAGIC, 1, struct sg_pcache_version)
@@ -166,6 +207,9 @@ SG_PCACHE_STATIC_ASSERT(sizeof(struct sg_pcache_evict) == 88,
 	_IOWR(SG_PCACHE_IOC_MAGIC, 2, struct sg_pcache_file_pages)
 #define SG_PCACHE_IOC_EVICT \
 	_IOWR(SG_PCACHE_IOC_MAGIC, 3, struct sg_pcache_evict)
+/* Number 4 is retired (below): the next ioctl is 5. */
+#define SG_PCACHE_IOC_PROCESS_PAGES \
+	_IOWR(SG_PCACHE_IOC_MAGIC, 5, struct sg_pcache_process_pages)
 
 /*
  * Retired in ABI 2.0 (kmod/ABI.md, "Retired"); never given to anything again.

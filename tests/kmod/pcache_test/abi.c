@@ -287,7 +287,7 @@ void test_abi(const char *dir)
 	expect("number 4 (retired)",
 	       ioc(_IOWR(SG_PCACHE_IOC_MAGIC, SG_PCACHE_RETIRED_IOC_NR_LIST_INODES,
 			 struct sg_pcache_version), &v), -ENOTTY);
-	expect("number 5", ioc(_IOWR(SG_PCACHE_IOC_MAGIC, 5,
+	expect("number 6", ioc(_IOWR(SG_PCACHE_IOC_MAGIC, 6,
 				     struct sg_pcache_version), &v), -ENOTTY);
 	expect("number 255", ioc(_IOWR(SG_PCACHE_IOC_MAGIC, 255,
 				       struct sg_pcache_version), &v), -ENOTTY);

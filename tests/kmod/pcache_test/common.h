@@ -95,5 +95,7 @@ void test_abi(const char *dir);
 void test_fuzz(long iterations, char **dirs, int ndirs);
 void test_dirtysafety(const char *dir, const char *label, int seconds);
 void test_stress(int seconds, char **dirs, int ndirs);
+void test_process(const char *dir);
+void test_ksm(void);
 
 #endif /* SG_PCACHE_TEST_COMMON_H */

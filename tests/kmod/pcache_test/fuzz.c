@@ -23,6 +23,7 @@ struct fuzz_env {
 	char *buf;	/* 64 KiB read-write */
 	char *ro;	/* read-only page */
 	char *hole;	/* unmapped */
+	int pidfd;	/* pidfd_open of ourselves: PROCESS_PAGES */
 };
 
 static int fuzz_fd(struct fuzz_env *env)
@@ -111,7 +112,7 @@ void test_fuzz(long iterations, char **dirs, int ndirs)
 	/* The retired number as 1.x userspace called it (48-byte struct). */
 	static const unsigned long cmds[] = {
 		SG_PCACHE_IOC_VERSION, SG_PCACHE_IOC_FILE_PAGES,
-		SG_PCACHE_IOC_EVICT,
+		SG_PCACHE_IOC_EVICT, SG_PCACHE_IOC_PROCESS_PAGES,
 		_IOC(_IOC_READ | _IOC_WRITE, SG_PCACHE_IOC_MAGIC,
 		     SG_PCACHE_RETIRED_IOC_NR_LIST_INODES, 48),
 	};
@@ -144,6 +145,8 @@ void test_fuzz(long iterations, char **dirs, int ndirs)
 	env.fds[env.nfds++] = open(files[0].path, O_PATH);
 	env.fds[env.nfds++] = open(files[0].path, O_WRONLY);
 	env.fds[env.nfds++] = g_dev;
+	env.pidfd = (int)syscall(434, getpid(), 0);	/* pidfd_open: ourselves */
+	env.fds[env.nfds++] = env.pidfd;
 	{	/* odd files: memfd, eventfd, memfd_secret (with a page), a disk */
 		int mfd = memfd_create("fuzz", 0), sfd = (int)syscall(447, 0);
 		char *p;
@@ -187,7 +190,7 @@ void test_fuzz(long iterations, char **dirs, int ndirs)
 		}
 		for (int i = 0; i < 512; i++)
 			raw[i] = rnd() % 4 ? rnd() % 4096 : rnd();
-		cmd = rnd() % 16 ? cmds[rnd() % 4] : (unsigned long)rnd();
+		cmd = rnd() % 16 ? cmds[rnd() % 5] : (unsigned long)rnd();
 		real = 0;
 		if (cmd == SG_PCACHE_IOC_VERSION) {
 			struct sg_pcache_version *v = (void *)raw;
@@ -204,6 +207,19 @@ void test_fuzz(long iterations, char **dirs, int ndirs)
 			a->max_entries = fuzz_count(SG_PCACHE_MAX_PAGE_ENTRIES);
 			a->start_index = rnd() % 3 ? rnd() % 1024 : rnd();
 			a->entries = fuzz_ptr(&env, a->max_entries * 24);
+		} else if (cmd == SG_PCACHE_IOC_PROCESS_PAGES) {
+			struct sg_pcache_process_pages *a = (void *)raw;
+			uint64_t base = rnd() % 2 ? (uintptr_t)env.buf : (uintptr_t)raw;
+
+			real = sizeof(*a);
+			a->size = fuzz_size(sizeof(*a));
+			a->pidfd = rnd() % 3 ? env.pidfd : fuzz_fd(&env);
+			a->flags = rnd() % 8 ? 0 : (uint32_t)rnd();
+			a->max_entries = fuzz_count(SG_PCACHE_MAX_PAGE_ENTRIES);
+			a->start = rnd() % 4 ? (base & ~(PG - 1)) + (rnd() % 64) * PG
+					     : rnd();
+			a->end = rnd() % 4 ? a->start + (rnd() % 128) * PG : rnd();
+			a->entries = fuzz_ptr(&env, a->max_entries * 16);
 		} else if (cmd == SG_PCACHE_IOC_EVICT) {
 			struct sg_pcache_evict *a = (void *)raw;
 			struct sg_pcache_range *rg = (void *)env.buf;

@@ -16,6 +16,8 @@
  *   sg_pcache_test blockdev DEVICE
  *   sg_pcache_test dirtysafety DIR LABEL SECONDS
  *   sg_pcache_test stress SECONDS DIR...
+ *   sg_pcache_test process DIR                   PROCESS_PAGES: another process's memory
+ *   sg_pcache_test ksm                           PROCESS_PAGES leaves KSM pages merged
  *
  * Each mode is MODE.c (its test_MODE()); common.{h,c} hold what several
  * modes use: reporting, ioctl wrappers, test files and cache counts.
@@ -51,6 +53,11 @@ int main(int argc, char **argv)
 		test_blockdev(argv[2]);
 	} else if (!strcmp(cmd, "dirtysafety") && argc >= 5) {
 		test_dirtysafety(argv[2], argv[3], atoi(argv[4]));
+	} else if (!strcmp(cmd, "process") && argc >= 3) {
+		open_dev();
+		test_process(argv[2]);
+	} else if (!strcmp(cmd, "ksm")) {
+		test_ksm();
 	} else if (!strcmp(cmd, "stress") && argc >= 4) {
 		test_stress(atoi(argv[2]), argv + 3, argc - 3);
 	} else {
