@@ -75,14 +75,18 @@ def parser():
     p.add_argument("--runs", type=int, default=None,
                    help="rounds of the job sequence per variant x mode (default 3; --quick 1)")
     p.add_argument("--quick", action="store_true",
-                   help="for development: 1 round of shorter jobs (runtimes 6/4/4/3 s unless "
-                        "given), about 8 minutes for every mode and variant")
+                   help="for development: 1 round of shorter jobs (runtimes 6/4/4 s, seqread "
+                        "16 MiB per guest, unless given), about 7 minutes for every mode and "
+                        "variant")
     p.add_argument("--runtime", type=int, default=None,
                    help="seconds of randread-uniform (default 12; --quick 6)")
     p.add_argument("--short-runtime", type=int, default=None,
                    help="seconds of randread-zipf, randrw (default 8; --quick 4)")
+    p.add_argument("--seq-mib", type=int, default=None,
+                   help="MiB each guest reads in seqread, per round, each round the next "
+                        "region of the file (default 48; --quick 16)")
     p.add_argument("--seq-runtime", type=int, default=None,
-                   help="seconds of seqread (default 6; --quick 3)")
+                   help="at most this many seconds of seqread (default 30; --quick 15)")
     p.add_argument("--zipf-theta", default="0.8")
     p.add_argument("--seed", type=int, default=20120618)
     p.add_argument("--jobs", default=",".join(ALL_JOBS))
@@ -100,7 +104,7 @@ def parser():
 
 # (default, --quick) of the options whose default depends on --quick.
 QUICK_DEFAULTS = {"runs": (3, 1), "runtime": (12, 6), "short_runtime": (8, 4),
-                  "seq_runtime": (6, 3)}
+                  "seq_runtime": (30, 15), "seq_mib": (48, 16)}
 
 
 def apply_defaults(args):

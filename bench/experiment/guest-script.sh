@@ -1,6 +1,6 @@
 # Guest side of bench/fio-experiment (runs under the guest kit's agent, busybox sh).
 # bench/fio-experiment replaces the %%NAME%% fields and appends the fio job files.
-export SG_DATA_MIB=%%DATA_MIB%% SG_ZIPF_THETA=%%ZIPF_THETA%%
+export SG_DATA_MIB=%%DATA_MIB%% SG_ZIPF_THETA=%%ZIPF_THETA%% SG_SEQ_MIB=%%SEQ_MIB%%
 mkdir -p /mnt/data /tmp/out /tmp/jobs
 mount -t ext4 /dev/sg/data /mnt/data || { echo "bench: cannot mount the data disk"; exit 1; }
 dev=$(basename "$(readlink /dev/sg/data)")
@@ -8,13 +8,15 @@ dev=$(basename "$(readlink /dev/sg/data)")
 fio --version > /tmp/out/fio-version
 free -k > /tmp/out/free-boot
 %%WRITE_JOBS%%
-# Each entry is INSTANCE:JOB:SEED: the barrier and the output files are named after the
-# instance (rN-JOB, round N of the job sequence), the job file after the job; every round has
-# its own random seed (the same in every mode), so rounds do not replay the same offsets.
+# Each entry is INSTANCE:JOB:SEED:SEQ_OFFSET_MIB: the barrier and the output files are named
+# after the instance (rN-JOB, round N of the job sequence), the job file after the job; every
+# round has its own random seed and seqread region (the same in every mode), so rounds do not
+# replay the same offsets.
 for entry in %%JOBS%%; do
 	inst=${entry%%:*} rest=${entry#*:}
-	job=${rest%%:*} SG_SEED=${rest#*:}
-	export SG_SEED
+	job=${rest%%:*} rest=${rest#*:}
+	SG_SEED=${rest%%:*} SG_SEQ_OFFSET_MIB=${rest#*:}
+	export SG_SEED SG_SEQ_OFFSET_MIB
 	sg_wait "$inst"
 	eval "export SG_RUNTIME_S=\$RUNTIME_$(echo "$job" | tr '-' '_')"
 	cat "/sys/block/$dev/stat" > "/tmp/out/$inst.blkstat0"

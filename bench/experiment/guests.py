@@ -25,6 +25,13 @@ def round_seed(seed, rnd):
     return seed + max(rnd, 1) - 1
 
 
+def seq_offset_mib(data_mib, seq_mib, rnd):
+    """Where round `rnd`'s seqread starts in the file (MiB): each round the next --seq-mib,
+    wrapping before the end of the file."""
+    span = max(1, data_mib - seq_mib + 1)
+    return (max(rnd, 1) - 1) * seq_mib % span
+
+
 class GuestSet:
     def __init__(self, exp, name, variant, plan, run_dir, guest_mib):
         """`plan`: (instance, job, round) in the order the guests run them (run.Run.plan)."""
@@ -84,8 +91,9 @@ class GuestSet:
                 body = f.read()
             writes.append(f"cat > /tmp/jobs/{job}.fio <<'SG_JOB_EOF'\n{glob}{body}SG_JOB_EOF")
             runtimes.append(f"RUNTIME_{job.replace('-', '_')}={exp.runtime(job)}")
-        fields = {"DATA_MIB": a.data_mib, "ZIPF_THETA": a.zipf_theta,
-                  "JOBS": " ".join(f"{inst}:{job}:{round_seed(a.seed, rnd)}"
+        fields = {"DATA_MIB": a.data_mib, "ZIPF_THETA": a.zipf_theta, "SEQ_MIB": a.seq_mib,
+                  "JOBS": " ".join(f"{inst}:{job}:{round_seed(a.seed, rnd)}:"
+                                   f"{seq_offset_mib(a.data_mib, a.seq_mib, rnd)}"
                                    for inst, job, rnd in self.plan),
                   "WRITE_JOBS": "\n".join(writes + runtimes)}
         for k, v in fields.items():

@@ -95,9 +95,11 @@ class Modes(unittest.TestCase):
         a = cli.apply_defaults(cli.parser().parse_args([]))
         self.assertEqual(a.modes, "writeback,none,none-bigger-guests,scrub,watch,watch-pressure")
         self.assertEqual(a.jobs, "randread-uniform,randread-zipf,randrw,seqread")
-        self.assertEqual((a.runs, a.runtime, a.short_runtime, a.seq_runtime), (3, 12, 8, 6))
+        self.assertEqual((a.runs, a.runtime, a.short_runtime, a.seq_runtime, a.seq_mib),
+                         (3, 12, 8, 30, 48))
         q = cli.apply_defaults(cli.parser().parse_args(["--quick"]))
-        self.assertEqual((q.runs, q.runtime, q.short_runtime, q.seq_runtime), (1, 6, 4, 3))
+        self.assertEqual((q.runs, q.runtime, q.short_runtime, q.seq_runtime, q.seq_mib),
+                         (1, 6, 4, 15, 16))
         q = cli.apply_defaults(cli.parser().parse_args(["--quick", "--runs", "2"]))
         self.assertEqual(q.runs, 2)
         with contextlib.redirect_stderr(io.StringIO()) as err, self.assertRaises(SystemExit) as e:
