@@ -240,13 +240,13 @@ TEST_F(ReportGuestTest, ADiskLibguestfsCannotRead_IsAnErrorOfThatImageAndTheRest
   guest.wait_for_pause("report");
   const std::string pid = std::to_string(guest.qemu_pid());
   const auto run = run_singleton("report --explain --json --backend mincore --pid " + pid +
-                                 " --image " + good + " --pid " + pid + " --image " + junk);
+                                 " --image " + good + " --image " + junk);
   ASSERT_EQ(run.rc, 1) << run.err << run.out;
   const auto report = run.json();
   const boost::json::object* bad = image_entry(report, junk);
   const boost::json::object* ok = image_entry(report, good);
   ASSERT_NE(bad, nullptr);
-  ASSERT_NE(ok, nullptr);
+  ASSERT_NE(ok, nullptr) << run.out;
   ASSERT_FALSE(bad->at("explain_error").is_null()) << run.out;
   EXPECT_NE(std::string(bad->at("explain_error").as_string()).find("no ext2/3/4 or XFS"),
             std::string::npos)
