@@ -60,6 +60,19 @@ void append(std::vector<ByteRange>& ranges, uint64_t offset, uint64_t length) {
 
 }  // namespace
 
+std::map<std::string, std::string> split_sections(std::string_view text) {
+  std::map<std::string, std::string> sections;
+  std::string* current = nullptr;
+  for (std::string_view line : lines_of(text)) {
+    if (starts_with(line, "@@") && line.find(' ') == std::string_view::npos) {
+      current = &sections[std::string(line.substr(2))];
+      continue;
+    }
+    if (current != nullptr) current->append(line).append("\n");
+  }
+  return sections;
+}
+
 std::vector<FileExtents> parse_filefrag(std::string_view text, std::string_view root) {
   std::vector<FileExtents> files;
   uint64_t block = 0;

@@ -12,6 +12,9 @@
 
 namespace singleton {
 
+// The sections of one appliance script's output: a line "@@NAME" starts section NAME.
+std::map<std::string, std::string> split_sections(std::string_view text);
+
 // A run of a file system's bytes, [offset, offset + length).
 struct ByteRange {
   uint64_t offset = 0;

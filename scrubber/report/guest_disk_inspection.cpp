@@ -21,32 +21,35 @@ constexpr const char* kTopologyScript =
     "  dmsetup table -j ${mm%:*} -m ${mm#*:};"
     " done";
 
-// The device mounted at /sysroot: its major:minor (decimal) and size in bytes.
-constexpr const char* kMountedDeviceScript =
-    "dev=$(grep ' /sysroot ' /proc/mounts | head -n1 | cut -d' ' -f1);"
-    " echo $(( 0x$(stat -L -c %t $dev) )):$(( 0x$(stat -L -c %T $dev) )) $(blockdev --getsize64 $dev)"
-    " $dev";
-
-// Every regular file's extents. -xdev: this file system only. Files whose name holds a newline
-// would be misread by the parser: they are left out here already.
-constexpr const char* kFilesScript =
-    "find /sysroot -xdev -type f ! -name '*\n*' -exec filefrag -e {} + 2>/dev/null || true";
+// One script per file system (each appliance call costs a round trip, slow under TCG): the
+// device mounted at /sysroot (major:minor, bytes, path), every regular file's extents (-xdev:
+// this file system only; a name holding a newline would be misread, so such files are left
+// out), then its free space and journal: dumpe2fs and debugfs for ext2/3/4, xfs_db for XFS.
+std::string filesystem_script(bool ext) {
+  std::string script =
+      "dev=$(grep ' /sysroot ' /proc/mounts | head -n1 | cut -d' ' -f1);"
+      " echo @@DEVICE;"
+      " echo $(( 0x$(stat -L -c %t $dev) )):$(( 0x$(stat -L -c %T $dev) ))"
+      " $(blockdev --getsize64 $dev) $dev;"
+      " echo @@FILES;"
+      " find /sysroot -xdev -type f ! -name '*\n*' -exec filefrag -e {} + 2>/dev/null;";
+  if (ext) {
+    script +=
+        " echo @@EXT;"
+        " dumpe2fs $dev 2>/dev/null | grep -E '^(Block size:|Journal inode:|  Free blocks: )'"
+        " > /tmp/singleton-ext; cat /tmp/singleton-ext;"
+        " j=$(sed -n 's/^Journal inode: *//p' /tmp/singleton-ext);"
+        " if [ -n \"$j\" ]; then echo @@JOURNAL; debugfs -R \"blocks <$j>\" $dev 2>/dev/null; fi;";
+  } else {
+    script +=
+        " echo @@XFSSB;"
+        " xfs_db -r -c 'sb 0' -c 'p blocksize agblocks agblklog logstart logblocks' $dev;"
+        " echo @@XFSFREE; xfs_db -r -c 'freesp -d' $dev;";
+  }
+  return script + " true";
+}
 
 bool is_ext(const std::string& type) { return type == "ext2" || type == "ext3" || type == "ext4"; }
-
-struct MountedDevice {
-  std::string number;
-  uint64_t bytes = 0;
-  std::string appliance_path;
-};
-
-MountedDevice mounted_device(GuestfsSession& g) {
-  std::istringstream in(g.shell(kMountedDeviceScript));
-  MountedDevice d;
-  in >> d.number >> d.bytes >> d.appliance_path;
-  if (d.number.empty() || d.bytes == 0) throw Error(ExitCode::kPartial, "cannot find the mounted device");
-  return d;
-}
 
 // Adds a file-system byte range to the layout, wherever on the disk it lies.
 void add_fs_range(DiskLayout& layout, const std::vector<DiskSpan>& spans, const ByteRange& range,
@@ -61,37 +64,34 @@ void add_fs_range(DiskLayout& layout, const std::vector<DiskSpan>& spans, const 
 void inspect_filesystem(GuestfsSession& g, const BlockTopology& topology, const std::string& fs,
                         const std::string& type, DiskLayout& layout) {
   g.mount_ro(fs);
-  const MountedDevice dev = mounted_device(g);
-  const std::vector<DiskSpan> spans = spans_on_disk(topology, dev.number, 0, dev.bytes);
+  auto sections = split_sections(g.shell(filesystem_script(is_ext(type))));
+  g.umount_all();
+  std::istringstream device(sections["DEVICE"]);
+  std::string number;
+  uint64_t bytes = 0;
+  device >> number >> bytes;
+  if (number.empty() || bytes == 0) throw Error(ExitCode::kPartial, "cannot find the mounted device");
+  const std::vector<DiskSpan> spans = spans_on_disk(topology, number, 0, bytes);
   const uint32_t metadata = layout.add_owner({LayoutOwner::kMetadata, "(metadata)", fs});
   for (const DiskSpan& s : spans) layout.add_filesystem_span(s.disk_offset, s.length, metadata);
-  for (const FileExtents& file : parse_filefrag(g.shell(kFilesScript))) {
+  for (const FileExtents& file : parse_filefrag(sections["FILES"])) {
     const uint32_t owner = layout.add_owner({LayoutOwner::kFile, file.path, fs});
     for (const ByteRange& r : file.extents) add_fs_range(layout, spans, r, owner);
   }
-  const std::string& d = dev.appliance_path;
   const uint32_t free = layout.add_owner({LayoutOwner::kFreeSpace, "(free space)", fs});
   const uint32_t journal = layout.add_owner({LayoutOwner::kJournal, "(journal)", fs});
   if (is_ext(type)) {
-    const Ext4Facts facts = parse_dumpe2fs(g.shell(
-        "dumpe2fs " + d + " 2>/dev/null | grep -E '^(Block size:|Journal inode:|  Free blocks: )'"
-        " || true"));
+    const Ext4Facts facts = parse_dumpe2fs(sections["EXT"]);
     for (const ByteRange& r : facts.free) add_fs_range(layout, spans, r, free);
-    if (facts.journal_inode && facts.block_size != 0) {
-      const std::string blocks = g.shell("debugfs -R 'blocks <" +
-                                         std::to_string(*facts.journal_inode) + ">' " + d +
-                                         " 2>/dev/null || true");
-      for (const ByteRange& r : parse_block_list(blocks, facts.block_size))
+    if (facts.block_size != 0) {
+      for (const ByteRange& r : parse_block_list(sections["JOURNAL"], facts.block_size))
         add_fs_range(layout, spans, r, journal);
     }
-  } else if (type == "xfs") {
-    const XfsFacts facts = parse_xfs_db(
-        g.shell("xfs_db -r -c 'sb 0' -c 'p blocksize agblocks agblklog logstart logblocks' " + d),
-        g.shell("xfs_db -r -c 'freesp -d' " + d));
+  } else {
+    const XfsFacts facts = parse_xfs_db(sections["XFSSB"], sections["XFSFREE"]);
     for (const ByteRange& r : facts.free) add_fs_range(layout, spans, r, free);
     if (const auto log = facts.log()) add_fs_range(layout, spans, *log, journal);
   }
-  g.umount_all();
 }
 
 }  // namespace

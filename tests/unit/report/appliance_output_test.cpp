@@ -134,3 +134,17 @@ TEST(ParseXfsDb, FreeExtentsPerAllocationGroupAndTheInternalLog) {
 
 }  // namespace
 }  // namespace singleton
+
+namespace singleton {
+namespace {
+
+TEST(SplitSections, EachMarkerStartsASection) {
+  const auto s = split_sections("ignored\n@@DEVICE\n8:1 4096 /dev/sda1\n@@FILES\na\nb\n@@EMPTY\n");
+  EXPECT_EQ(s.at("DEVICE"), "8:1 4096 /dev/sda1\n");
+  EXPECT_EQ(s.at("FILES"), "a\nb\n");
+  EXPECT_EQ(s.at("EMPTY"), "");
+  EXPECT_EQ(s.count("ignored"), 0u);
+}
+
+}  // namespace
+}  // namespace singleton
