@@ -26,6 +26,7 @@ import time
 
 ROOT = "/sys/fs/cgroup"
 LEAF = "sg-bench-leaf"
+RECLAIM_FLOOR = 16 << 20  # background reclaim leaves at least this much page cache
 
 
 class CgroupError(RuntimeError):
@@ -124,9 +125,13 @@ class Cgroup:
         reclaim in its I/O path: see bench/README.md, the seqread regression)."""
         m = self.memory()
         limit = m["usage"] - m["cache"] + budget
-        if ahead and m["cache"] > budget - ahead:
+        # Never below what is not page cache + RECLAIM_FLOOR: with (almost) no cache to take,
+        # a limit at QEMU's own usage fails its kernel allocations (a new thread: ENOMEM, and
+        # QEMU aborts; seen with cache=none and a budget of 0 + slack).
+        low = max(limit - ahead, m["usage"] - m["cache"] + RECLAIM_FLOOR)
+        if ahead and low < limit and m["usage"] > low:
             try:
-                self.set_limit(limit - ahead)
+                self.set_limit(low)
             except OSError:  # EBUSY: could not reclaim that much (dirty pages); go on
                 pass
         try:

@@ -139,6 +139,18 @@ class V1(Tree):
         # Far below the budget: the limit only.
         self.assertEqual(cg.limit_cache_to(400000000, 50000000), 600000000)
         self.assertEqual(written, [600000000])
+        written.clear()
+        # A budget smaller than `ahead` (cache=none, budget 0 + slack): never below what is
+        # not cache + the floor, and nothing when the cache is under it.
+        put(os.path.join(mem, "memory.stat"), "cache 4096\nrss 190000000\n")
+        put(os.path.join(mem, "memory.usage_in_bytes"), "200004096\n")
+        self.assertEqual(cg.limit_cache_to(32 << 20, 32 << 20), 200000000 + (32 << 20))
+        self.assertEqual(written, [200000000 + (32 << 20)])
+        written.clear()
+        put(os.path.join(mem, "memory.stat"), "cache 30000000\nrss 190000000\n")
+        put(os.path.join(mem, "memory.usage_in_bytes"), "230000000\n")
+        cg.limit_cache_to(32 << 20, 32 << 20)
+        self.assertEqual(written, [200000000 + cgroups.RECLAIM_FLOOR, 200000000 + (32 << 20)])
 
     def test_pressure_events(self):
         mem = self.p("memory", "run")
