@@ -246,13 +246,24 @@ Report run_report(PageCacheView& view, const std::vector<Vm>& vms, const ReportO
         const VmDisk* disk = disk_of(vms, images.images[i]);
         if (disk == nullptr) throw Error(ExitCode::kPartial, "no VM disk names this image");
         explanation.disk = disk->path;
-        const std::shared_ptr<DiskInspection> inspection = context.inspect(*disk);
         std::optional<Qcow2ClusterMap> map;
         if (facts[i].format == "qcow2") {
           DirectReader reader(images.images[i].file->fd(), out.path);
           map.emplace(reader, images.images[i].file->size_bytes(), out.path);
         }
-        explanation = attribute_cache(*classes[i], map ? &*map : nullptr, inspection->layout,
+        // A qcow2 file whose cached pages are all its own metadata (an overlay the guest only
+        // read through) needs no appliance: nothing of it is on the virtual disk.
+        bool on_disk = !map;
+        for (const ClassifiedPage& page : classes[i]->pages) {
+          if (on_disk) break;
+          on_disk = map->virtual_offset(page.index * kPageBytes).has_value();
+        }
+        DiskLayout nothing;
+        nothing.finish();
+        const std::shared_ptr<DiskInspection> inspection =
+            on_disk ? context.inspect(*disk) : nullptr;
+        explanation = attribute_cache(*classes[i], map ? &*map : nullptr,
+                                      inspection ? inspection->layout : nothing,
                                       options.top_files, disk->path);
         report.explain->cached_bytes += classes[i]->pages.size() * kPageBytes;
       } catch (const Error& e) {

@@ -159,8 +159,8 @@ void print_report_table(const Report& report, std::ostream& out) {
       out << "  not explained: " << e.error << "\n";
       continue;
     }
-    out << line("  %-46s %9s %9s\n", "guest file (" + e.disk + ")", "double", "host-only")
-               .substr(0);
+    const std::string heading = "guest file (disk " + e.disk + ")";
+    out << line("  %-46s %9s %9s\n", heading.c_str(), "double", "host-only");
     auto row = [&](const CacheShare& s) {
       const std::string name = s.filesystem.empty() ? s.path : s.filesystem + ":" + s.path;
       out << line("  %-46s %9s %9s\n", name.c_str(), mib(s.double_cached_bytes).c_str(),
