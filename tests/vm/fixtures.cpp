@@ -92,9 +92,10 @@ std::string shell_output(const std::string& command) {
 }
 
 void make_image(const std::string& dir, const std::string& out, const std::string& format,
-                const std::string& fs, bool partition) {
+                const std::string& fs, bool partition, bool lvm) {
   run_output(std::string(SG_KIT_SOURCE_DIR) + "/make-image --dir '" + dir + "' --out '" + out +
-             "' --format " + format + " --fs " + fs + (partition ? " --partition" : ""));
+             "' --format " + format + " --fs " + fs + (partition ? " --partition" : "") +
+             (lvm ? " --lvm" : ""));
 }
 
 void make_overlay(const std::string& backing, const std::string& out) {

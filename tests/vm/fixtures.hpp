@@ -34,9 +34,10 @@ void write_random_file(const std::string& path, uint64_t bytes, uint64_t seed);
 std::string shell_output(const std::string& command);
 
 // tests/vm/make-image: an ext4 (4 KiB blocks) image of `dir`, raw or qcow2; `fs` "xfs" for XFS
-// (at least 320 MiB, sparse), `partition` to put the file system in partition 1 (GPT, at 1 MiB).
+// (at least 320 MiB, sparse), `partition` to put the file system in partition 1 (GPT, at 1 MiB),
+// `lvm` to put an ext4 on an LVM logical volume (raw only; built with guestfish).
 void make_image(const std::string& dir, const std::string& out, const std::string& format = "raw",
-                const std::string& fs = "ext4", bool partition = false);
+                const std::string& fs = "ext4", bool partition = false, bool lvm = false);
 // A qcow2 overlay on `backing`.
 void make_overlay(const std::string& backing, const std::string& out);
 
