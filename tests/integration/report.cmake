@@ -1,5 +1,5 @@
 # singleton report against real guests (guest kit) and real libguestfs (its appliance under
-# TCG where KVM does not work): raw ext4, qcow2 overlay, XFS in a GPT partition, two guests
+# TCG where KVM does not work): raw ext4, qcow2 overlay, XFS in a GPT partition, ext4 on LVM, two guests
 # sharing content, a disk libguestfs cannot read.
 add_executable(report_integration_tests ${CMAKE_CURRENT_LIST_DIR}/report/report_guest_test.cpp)
 target_compile_definitions(report_integration_tests PRIVATE
