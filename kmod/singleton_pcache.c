@@ -222,11 +222,8 @@ static u64 sg_hash_page(struct folio *folio, pgoff_t index)
 	return hash;
 }
 
-/* Pages asked of get_user_pages_remote() at a time, and hashed under one
- * mmap_lock hold. */
-#define SG_GUP_BATCH 64
-
-/* Pages hashed between two looks at the mmap_lock, resched and signals. */
+/* Pages asked of get_user_pages_remote() at once, hashed under one
+ * mmap_lock hold, between two looks at resched and signals. */
 #define SG_PROCESS_CHUNK 512
 
 /*
@@ -335,17 +332,17 @@ static void sg_describe_vpage(struct page *page, struct sg_pcache_vpage *e)
 
 /*
  * Describes the pages [addr, addr + nr * PAGE_SIZE) of mm into out[], under
- * its mmap_lock (held for reading). A page FOLL_NOFAULT cannot get (not
+ * its mmap_lock (held for reading); pages[] holds nr pointers. A page FOLL_NOFAULT cannot get (not
  * present, swapped, unmapped, unreadable, I/O memory) stays all zero.
  */
 static void sg_describe_range(struct mm_struct *mm, unsigned long addr,
-			      unsigned long nr, struct sg_pcache_vpage *out)
+			      unsigned long nr, struct page **pages,
+			      struct sg_pcache_vpage *out)
 {
-	struct page *pages[SG_GUP_BATCH];
 	unsigned long done = 0;
 
 	while (done < nr) {
-		unsigned long want = min_t(unsigned long, nr - done, SG_GUP_BATCH);
+		unsigned long want = nr - done;
 		unsigned long a = addr + done * PAGE_SIZE;
 		long got = sg_gup_remote(mm, a, want, pages);
 		long i;
@@ -377,6 +374,7 @@ static long sg_ioc_process_pages(unsigned long uarg)
 	struct sg_pcache_process_pages a;
 	struct sg_pcache_vpage *stage;
 	struct sg_pcache_vpage __user *out;
+	struct page **pages;
 	struct task_struct *task;
 	struct mm_struct *mm;
 	unsigned long addr, total;
@@ -410,9 +408,10 @@ static long sg_ioc_process_pages(unsigned long uarg)
 	if (err)
 		goto out_mm;
 	stage = kvmalloc_array(SG_PROCESS_CHUNK, sizeof(*stage), GFP_KERNEL);
+	pages = kmalloc_array(SG_PROCESS_CHUNK, sizeof(*pages), GFP_KERNEL);
 	err = -ENOMEM;
-	if (!stage)
-		goto out_mm;
+	if (!stage || !pages)
+		goto out_free;
 
 	total = min_t(u64, a.max_entries, (a.end - a.start) >> PAGE_SHIFT);
 	addr = a.start;
@@ -430,7 +429,7 @@ static long sg_ioc_process_pages(unsigned long uarg)
 			err = -EINTR;
 			break;
 		}
-		sg_describe_range(mm, addr, nr, stage);
+		sg_describe_range(mm, addr, nr, pages, stage);
 		mmap_read_unlock(mm);
 		if (copy_to_user(out + n, stage, nr * sizeof(*stage))) {
 			err = -EFAULT;
@@ -444,13 +443,15 @@ static long sg_ioc_process_pages(unsigned long uarg)
 			break;
 		}
 	}
-	kvfree(stage);
 	if (!err) {
 		a.next = addr;
 		a.nr_entries = n;
 		a.status = addr == a.end ? SG_PCACHE_STATUS_DONE : 0;
 		err = sg_copy_args_out(uarg, &a, sizeof(a), usize);
 	}
+out_free:
+	kfree(pages);
+	kvfree(stage);
 out_mm:
 	mmput(mm);
 out_task:

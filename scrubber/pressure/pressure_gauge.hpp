@@ -41,7 +41,7 @@ struct PressureSettings {
   uint64_t headroom_bytes = 0;             // 0 = max(16 MiB, 5% of the cgroup's limit)
   double available_percent = 5;            // 0 = no MemAvailable signal
   double psi_percent = 10;                 // 0 = no PSI signal
-  uint64_t step_bytes = uint64_t{64} << 20;
+  uint64_t step_bytes = uint64_t{16} << 20;
   EvictOrder order = EvictOrder::kNewest;
   bool operator==(const PressureSettings&) const = default;
 };

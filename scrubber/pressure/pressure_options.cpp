@@ -57,7 +57,7 @@ void add_pressure_options(po::options_description& desc, PressureOptionValues& v
       real_option("pressure-psi", &v.psi_percent, {0, 100, "percent"})->default_value("10"),
       "PSI memory some avg10 at or above this percent is pressure (0: not a signal)")(
       "evict-step",
-      count_option("evict-step", &v.step_mib, {1, uint64_t{1} << 30, "MiB"})->default_value("64"),
+      count_option("evict-step", &v.step_mib, {1, uint64_t{1} << 30, "MiB"})->default_value("16"),
       "under pressure, evict at most this many MiB of duplicates per step");
   if (with_order) {
     desc.add_options()(

@@ -17,7 +17,7 @@ struct PressureOptionValues {
   uint64_t headroom_mib = 0;
   double available_percent = 5;
   double psi_percent = 10;
-  uint64_t step_mib = 64;
+  uint64_t step_mib = 16;
   PressureSettings settings() const;  // throws Error(kUsage) for an unknown word
 };
 

@@ -77,9 +77,15 @@ std::string make_file(const std::string& dir) {
 
 }  // namespace
 
+int snapshot_agree();  // snapshot_agree.cpp
+
 int main(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], "--snapshot") == 0) {
+    const int failures = snapshot_agree();
+    return failures > 100 ? 100 : failures;
+  }
   if (argc != 2) {
-    std::fprintf(stderr, "usage: sg-backend-agree DIR\n");
+    std::fprintf(stderr, "usage: sg-backend-agree DIR | --snapshot\n");
     return 2;
   }
   try {

@@ -16,7 +16,8 @@ target_link_options(sg_pcache_test PRIVATE -static)
 target_link_libraries(sg_pcache_test PRIVATE ${SG_XXHASH_STATIC} Threads::Threads)
 
 # The scrubber's two PageCacheView backends compared inside the guest (bundled with its libraries).
-add_executable(sg_backend_agree ${CMAKE_CURRENT_LIST_DIR}/backend_agree.cpp)
+add_executable(sg_backend_agree ${CMAKE_CURRENT_LIST_DIR}/backend_agree.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/snapshot_agree.cpp)
 target_link_libraries(sg_backend_agree PRIVATE singleton_pagecache)
 # Both always go into the payload: the guest script fails the steps whose binary is missing.
 set(sg_kmod_agree_args --agree-bin $<TARGET_FILE:sg_backend_agree>

@@ -112,7 +112,8 @@ TEST_P(WatchPressureGuest, KeepsDuplicatesFarFromTheLimitAndEvictsThemNearItNeve
   EXPECT_EQ(testing::metric(port, "singleton_evicted_bytes_total"), 0);
   const size_t cached_far = guestkit::count_cached(data, guest_pages);
 
-  // Near the limit: 16 MiB of headroom left, 64 wanted: 48 MiB to evict per step.
+  // Near the limit: 16 MiB of headroom left, 64 wanted: 48 MiB short, evicted a step (16 MiB by
+  // default) each tick.
   cgroup.set_limit(16 * kMiB);
   const auto near = std::chrono::steady_clock::now();
   size_t evicted = 0;

@@ -58,7 +58,7 @@ TEST_F(WatchOptionsTest, PressurePolicyFromTheFileAndItsDefaults) {
   const PressureSettings defaults = parse_watch_command_line({}).options.pressure;
   EXPECT_EQ(defaults.when, EvictWhen::kAlways);
   EXPECT_EQ(defaults.order, EvictOrder::kNewest);
-  EXPECT_EQ(defaults.step_bytes, 64u << 20);
+  EXPECT_EQ(defaults.step_bytes, 16u << 20);
   write("evict-when = pressure\npressure-cgroup = machine.slice\npressure-headroom = 256\n"
         "pressure-available = 3\npressure-psi = 0\nevict-step = 32\nevict-order = oldest\n");
   const PressureSettings s = parse_watch_command_line({"--config", path_}).options.pressure;
