@@ -17,9 +17,11 @@ namespace {
 constexpr uint64_t kMiB = 1 << 20;
 constexpr uint64_t kGiB = kMiB << 10;
 
+// A step larger than any shortfall below, so that the amounts are the shortfalls themselves.
 PressureSettings pressure_mode() {
   PressureSettings s;
   s.when = EvictWhen::kPressure;
+  s.step_bytes = 64 * kMiB;
   return s;
 }
 
