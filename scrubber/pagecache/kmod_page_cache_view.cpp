@@ -10,6 +10,7 @@
 #include "kmod/include/uapi/singleton_pcache.h"
 #include "scrubber/pagecache/cachestat_counts.hpp"
 #include "scrubber/pagecache/eviction_audit.hpp"
+#include "scrubber/pagecache/kmod_device.hpp"
 #include "scrubber/pagecache/page_cache_backends.hpp"
 #include "snapshot/base/error.hpp"
 
@@ -20,12 +21,6 @@ static_assert(kPageBytes == 4096, "the module's indices are 4 KiB pages");
 
 constexpr uint64_t kNeededFeatures = SG_PCACHE_FEAT_FILE_PAGES | SG_PCACHE_FEAT_XXH64 |
                                      SG_PCACHE_FEAT_EVICT | SG_PCACHE_FEAT_FOLIO_ORDER;
-
-// Same major, and at least the minor this singleton was built with.
-bool abi_compatible(uint32_t major, uint32_t minor) {
-  const uint32_t want_minor = SG_PCACHE_ABI_MINOR;
-  return major == SG_PCACHE_ABI_MAJOR && minor >= want_minor;
-}
 
 uint32_t view_flags(uint32_t kflags) {
   uint32_t flags = 0;
@@ -44,30 +39,7 @@ uint32_t view_flags(uint32_t kflags) {
 
 }  // namespace
 
-KmodPageCacheView::KmodPageCacheView() {
-  dev_ = UniqueFd(::open(SG_PCACHE_DEVICE_PATH, O_RDWR | O_CLOEXEC));
-  if (!dev_.valid()) {
-    const int err = errno;
-    throw Error(ExitCode::kEnvironment,
-                std::string(SG_PCACHE_DEVICE_PATH) + ": " + std::strerror(err) +
-                    (err == ENOENT ? " (module singleton_pcache not loaded)" : ""));
-  }
-  sg_pcache_version version{};
-  version.size = sizeof(version);
-  if (::ioctl(dev_.get(), SG_PCACHE_IOC_VERSION, &version) != 0) {
-    throw Error(ExitCode::kEnvironment,
-                std::string(SG_PCACHE_DEVICE_PATH) + ": version ioctl: " + std::strerror(errno));
-  }
-  if (!abi_compatible(version.abi_major, version.abi_minor) ||
-      (version.features & kNeededFeatures) != kNeededFeatures || version.page_size != kPageBytes) {
-    throw Error(ExitCode::kEnvironment,
-                "singleton_pcache ABI " + std::to_string(version.abi_major) + "." +
-                    std::to_string(version.abi_minor) + " (page size " +
-                    std::to_string(version.page_size) + "), this singleton needs " +
-                    std::to_string(SG_PCACHE_ABI_MAJOR) + "." +
-                    std::to_string(SG_PCACHE_ABI_MINOR));
-  }
-}
+KmodPageCacheView::KmodPageCacheView() : dev_(open_kmod_device(kNeededFeatures)) {}
 
 std::unique_ptr<PageCacheView> make_kmod_page_cache_view() {
   return std::make_unique<KmodPageCacheView>();

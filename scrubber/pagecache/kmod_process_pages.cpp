@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "kmod/include/uapi/singleton_pcache.h"
+#include "scrubber/pagecache/kmod_device.hpp"
 #include "snapshot/base/error.hpp"
 
 namespace singleton {
@@ -54,28 +55,7 @@ class KmodProcess : public InPlaceProcessPages {
 
 }  // namespace
 
-KmodProcessPages::KmodProcessPages() {
-  dev_ = UniqueFd(::open(SG_PCACHE_DEVICE_PATH, O_RDWR | O_CLOEXEC));
-  if (!dev_.valid()) {
-    const int err = errno;
-    throw Error(ExitCode::kEnvironment,
-                std::string(SG_PCACHE_DEVICE_PATH) + ": " + std::strerror(err) +
-                    (err == ENOENT ? " (module singleton_pcache not loaded)" : ""));
-  }
-  sg_pcache_version version{};
-  version.size = sizeof(version);
-  if (::ioctl(dev_.get(), SG_PCACHE_IOC_VERSION, &version) != 0) {
-    throw Error(ExitCode::kEnvironment,
-                std::string(SG_PCACHE_DEVICE_PATH) + ": version ioctl: " + std::strerror(errno));
-  }
-  if (version.abi_major != SG_PCACHE_ABI_MAJOR ||
-      !(version.features & SG_PCACHE_FEAT_PROCESS_PAGES)) {
-    throw Error(ExitCode::kEnvironment,
-                "module singleton_pcache ABI " + std::to_string(version.abi_major) + "." +
-                    std::to_string(version.abi_minor) + " cannot hash process pages (needs " +
-                    std::to_string(SG_PCACHE_ABI_MAJOR) + ".1 or later)");
-  }
-}
+KmodProcessPages::KmodProcessPages() : dev_(open_kmod_device(SG_PCACHE_FEAT_PROCESS_PAGES)) {}
 
 std::unique_ptr<InPlaceProcessPages> KmodProcessPages::open(pid_t pid) const {
   return std::make_unique<KmodProcess>(dev_.get(), pid);
