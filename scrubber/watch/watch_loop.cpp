@@ -501,7 +501,16 @@ void WatchLoop::report_placed(const PassReport& report, const char* trigger) {
 
 void WatchLoop::read_pressure_gauge() {
   const bool was = need_.needed;
-  need_ = gauge_->read();
+  try {
+    need_ = gauge_->read();
+    gauge_error_.clear();
+  } catch (const Error& e) {
+    // The cgroup went away (removed, renamed): no signal from it, said once, not every tick;
+    // the other signals cannot be read without it either, so nothing is evicted meanwhile.
+    if (gauge_error_ != e.what()) say(0, std::string("memory pressure: ") + e.what());
+    gauge_error_ = e.what();
+    need_ = PressureReading{};
+  }
   if (need_.needed && !was) {
     say(1, "memory needed (" + need_.reason + "): evicting duplicates, up to " +
                std::to_string(need_.evict_bytes >> 20) + " MiB a step");

@@ -152,6 +152,7 @@ class WatchLoop {
   // The module's in-place hasher of guest RAM when it is loaded and can (else copies).
   std::unique_ptr<InPlaceHasher> in_place_;
   PressureReading need_;
+  std::string gauge_error_;  // the last failure to read it, said once
   uint64_t pressure_steps_ = 0;
   std::chrono::steady_clock::time_point last_pressure_full_{};
 };
