@@ -68,15 +68,33 @@ void hash_stripe(DirectReader& reader, uint64_t from, uint64_t to, std::vector<u
 
 }  // namespace
 
-PageIndex image_block_hashes(const ReadOnlyFile& file) {
+PageIndex image_block_hashes(const ReadOnlyFile& file, const ImageCacheClasses* cached) {
+  // The hashes the scan already has, and which pages they cover.
+  std::vector<uint64_t> known;
+  std::vector<uint64_t> known_pages;  // ascending
+  if (cached != nullptr) {
+    for (const ClassifiedPage& page : cached->pages) {
+      if (!page.hashed) continue;
+      known_pages.push_back(page.index);
+      if (page.hash != zero_page_hash()) known.push_back(page.hash);
+    }
+  }
+  auto all_known = [&](uint64_t from, uint64_t to) {  // bytes [from, to): every page cached?
+    const uint64_t first = from / kPageBytes, end = (to + kPageBytes - 1) / kPageBytes;
+    const auto lo = std::lower_bound(known_pages.begin(), known_pages.end(), first);
+    const auto hi = std::lower_bound(known_pages.begin(), known_pages.end(), end);
+    return static_cast<uint64_t>(hi - lo) == end - first;
+  };
   std::vector<std::unique_ptr<DirectReader>> readers;
   for (size_t r = 0; r < kReaders; ++r)
     readers.push_back(std::make_unique<DirectReader>(file.fd(), file.path()));
   // Stripes of the data extents, dealt round robin.
   std::vector<Extent> stripes;
   for (const Extent& e : data_extents(readers[0]->fd(), file.size_bytes())) {
-    for (uint64_t at = e.from; at < e.to; at += kStripeBytes)
-      stripes.push_back({at, std::min(e.to, at + kStripeBytes)});
+    for (uint64_t at = e.from; at < e.to; at += kStripeBytes) {
+      const Extent stripe{at, std::min(e.to, at + kStripeBytes)};
+      if (!all_known(stripe.from, stripe.to)) stripes.push_back(stripe);
+    }
   }
   std::vector<std::vector<uint64_t>> hashes(kReaders);
   std::vector<std::exception_ptr> errors(kReaders);
@@ -96,7 +114,7 @@ PageIndex image_block_hashes(const ReadOnlyFile& file) {
   for (const std::exception_ptr& e : errors) {
     if (e) std::rethrow_exception(e);
   }
-  std::vector<uint64_t> all;
+  std::vector<uint64_t> all = std::move(known);
   for (auto& h : hashes) all.insert(all.end(), h.begin(), h.end());
   return PageIndex(std::move(all));
 }

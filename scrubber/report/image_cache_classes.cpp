@@ -15,8 +15,9 @@ ImageCacheClasses classify_image_cache(PageCacheView& view, const ReadOnlyFile& 
     carry_out(view, file, /*evict=*/false, plan);
     out.counts += plan.counts;
     for (const CachedPage& page : batch.pages) {
-      out.pages.push_back(
-          {page.index, (page.flags & kPageHashed) != 0 && policy.held(page.hash, holders)});
+      const bool hashed = (page.flags & kPageHashed) != 0;
+      out.pages.push_back({page.index, hashed && policy.held(page.hash, holders), hashed,
+                           hashed ? page.hash : 0});
     }
     if (batch.done) break;
     from = batch.next_index;

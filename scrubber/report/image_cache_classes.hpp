@@ -16,6 +16,8 @@ namespace singleton {
 struct ClassifiedPage {
   uint64_t index = 0;   // page of the image file
   bool held = false;    // double-cached: the guests hold its content (per the shared policy)
+  bool hashed = false;  // `hash` is the page's content hash (the view could hash it)
+  uint64_t hash = 0;
 };
 
 struct ImageCacheClasses {

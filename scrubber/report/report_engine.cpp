@@ -214,7 +214,7 @@ Report run_report(PageCacheView& view, const std::vector<Vm>& vms, const ReportO
     for (size_t i = 0; i < images.images.size(); ++i) {
       if (!images.images[i].file) continue;
       try {
-        blocks[i] = image_block_hashes(*images.images[i].file);
+        blocks[i] = image_block_hashes(*images.images[i].file, classes[i] ? &*classes[i] : nullptr);
       } catch (const Error& e) {
         // Unknown rather than read through the cache it measures; not a failure of the report.
       }
