@@ -131,26 +131,13 @@ class VmSnapshotter {
   // Sorts the present pages of one pagemap window into zero pages, KSM pages whose hash is
   // known, and pages to read.
   void classify(uint64_t vaddr, std::span<const PagemapEntry> window) {
-    // Only frames mapped by more than this process can be KSM frames: ask kpageflags about those.
-    shared_.clear();
-    for (size_t i = 0; i < window.size(); ++i) {
-      const PagemapEntry& entry = window[i];
-      if (entry.present() && !entry.exclusive() && entry.pfn() != 0)
-        shared_.push_back({entry.pfn(), i});
-    }
-    std::sort(shared_.begin(), shared_.end());
-    pfns_.resize(shared_.size());
-    flags_.resize(shared_.size());
-    for (size_t j = 0; j < shared_.size(); ++j) pfns_[j] = shared_[j].first;
-    kpageflags_.read(pfns_, flags_);
-    page_flags_.assign(window.size(), 0);
-    for (size_t j = 0; j < shared_.size(); ++j) page_flags_[shared_[j].second] = flags_[j];
+    const std::span<const uint64_t> page_flags = frame_flags_.read(window, kpageflags_);
 
     for (size_t i = 0; i < window.size(); ++i) {
       const PagemapEntry& entry = window[i];
       if (!entry.present()) continue;
       out_.counts.present_pages++;
-      uint64_t flags = page_flags_[i];
+      uint64_t flags = page_flags[i];
       if (flags & kKpfZeroPage) {
         out_.counts.zero_pages++;
         continue;
@@ -263,10 +250,7 @@ class VmSnapshotter {
   ReadQueue unpinned_{.pin = false};
   std::unique_ptr<ProcessMemFile> mem_file_;
   std::vector<PagemapEntry> entries_;
-  std::vector<std::pair<uint64_t, size_t>> shared_;  // (pfn, index in window)
-  std::vector<uint64_t> pfns_;
-  std::vector<uint64_t> flags_;
-  std::vector<uint64_t> page_flags_;
+  WindowFrameFlags frame_flags_;
   boost::unordered_flat_map<uint64_t, uint64_t> pending_ksm_;  // queued pfn -> further mappings
   std::vector<uint64_t> hashes_;
 };

@@ -35,4 +35,22 @@ void KpageflagsReader::read(std::span<const uint64_t> pfns, std::span<uint64_t> 
   }
 }
 
+std::span<const uint64_t> WindowFrameFlags::read(std::span<const PagemapEntry> window,
+                                                const KpageflagsReader& kpageflags) {
+  shared_.clear();
+  for (size_t i = 0; i < window.size(); ++i) {
+    const PagemapEntry& entry = window[i];
+    if (entry.present() && !entry.exclusive() && entry.pfn() != 0)
+      shared_.push_back({entry.pfn(), i});
+  }
+  std::sort(shared_.begin(), shared_.end());
+  pfns_.resize(shared_.size());
+  flags_.resize(shared_.size());
+  for (size_t j = 0; j < shared_.size(); ++j) pfns_[j] = shared_[j].first;
+  kpageflags.read(pfns_, flags_);
+  page_flags_.assign(window.size(), 0);
+  for (size_t j = 0; j < shared_.size(); ++j) page_flags_[shared_[j].second] = flags_[j];
+  return page_flags_;
+}
+
 }  // namespace singleton

@@ -3,8 +3,11 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
+#include <vector>
 
 #include "snapshot/base/unique_fd.hpp"
+#include "snapshot/memory/pagemap.hpp"
 
 namespace singleton {
 
@@ -12,6 +15,22 @@ namespace singleton {
 inline constexpr uint64_t kKpfKsm = uint64_t{1} << 21;
 inline constexpr uint64_t kKpfThp = uint64_t{1} << 22;
 inline constexpr uint64_t kKpfZeroPage = uint64_t{1} << 24;
+
+class KpageflagsReader;
+
+// The kpageflags of each page of a pagemap window, asked only for the frames more than this
+// process maps (only those can be KSM frames or the zero page; exclusive pages get 0), sorted so
+// that nearby frames come in one read. Keeps its buffers from one window to the next.
+class WindowFrameFlags {
+ public:
+  // flags()[i] belongs to window[i]; valid until the next call.
+  std::span<const uint64_t> read(std::span<const PagemapEntry> window,
+                                 const KpageflagsReader& kpageflags);
+
+ private:
+  std::vector<std::pair<uint64_t, size_t>> shared_;  // (pfn, index in the window)
+  std::vector<uint64_t> pfns_, flags_, page_flags_;
+};
 
 class KpageflagsReader {
  public:

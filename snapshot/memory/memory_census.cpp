@@ -61,28 +61,15 @@ class Censor {
 
  private:
   void classify(uint64_t vaddr, std::span<const PagemapEntry> window) {
-    // Only a frame mapped by more than this process can be a KSM frame or the zero page: ask
-    // kpageflags about those alone (sorted: nearby frames in one read).
-    shared_.clear();
-    for (size_t i = 0; i < window.size(); ++i) {
-      if (window[i].present() && !window[i].exclusive() && window[i].pfn() != 0)
-        shared_.push_back({window[i].pfn(), i});
-    }
-    std::sort(shared_.begin(), shared_.end());
-    pfns_.resize(shared_.size());
-    flags_.resize(shared_.size());
-    for (size_t j = 0; j < shared_.size(); ++j) pfns_[j] = shared_[j].first;
-    kpageflags_.read(pfns_, flags_);
-    page_flags_.assign(window.size(), 0);
-    for (size_t j = 0; j < shared_.size(); ++j) page_flags_[shared_[j].second] = flags_[j];
+    const std::span<const uint64_t> page_flags = frame_flags_.read(window, kpageflags_);
     for (size_t i = 0; i < window.size(); ++i) {
       if (!window[i].present()) continue;
       out_.present_pages++;
-      if (page_flags_[i] & kKpfZeroPage) {
+      if (page_flags[i] & kKpfZeroPage) {
         out_.zero_pages++;
         continue;
       }
-      if (page_flags_[i] & kKpfKsm) out_.ksm_pages++;
+      if (page_flags[i] & kKpfKsm) out_.ksm_pages++;
       vaddrs_.push_back(vaddr + i * kPageBytes);
       if (vaddrs_.size() >= batch_pages_) flush();
     }
@@ -133,8 +120,8 @@ class Censor {
   KpageflagsReader kpageflags_;
   std::unique_ptr<ProcessMemFile> mem_;
   std::vector<PagemapEntry> entries_;
-  std::vector<std::pair<uint64_t, size_t>> shared_;
-  std::vector<uint64_t> pfns_, flags_, page_flags_, vaddrs_;
+  WindowFrameFlags frame_flags_;
+  std::vector<uint64_t> vaddrs_;
 };
 
 }  // namespace
