@@ -405,7 +405,10 @@ bool WatchLoop::run_step(const StepChoice& choice, bool blocking_lock, int* exit
                                     ? image.counts.cached_pages_after
                                     : state.cached_now;
     state.cached_now = state.cached_at_last_look;
-    state.changed = !image.left_alone.empty();
+    // Left alone (a VM on it exited), or cut short by the step's limit while memory is needed
+    // (--evict-when pressure): looked at again at the next tick, with the indexes it has.
+    state.changed = !image.left_alone.empty() ||
+                    (gauge_ && need_.needed && image.counts.skipped[SkipReason::kLimit] > 0);
   }
 
   ++passes_;
