@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "snapshot/memory/compression_sample.hpp"
+#include "tests/unit/promtool_check.hpp"
 
 namespace singleton {
 namespace {
@@ -92,17 +93,8 @@ TEST(ReportExitCode, AnyFailedVmImageOrExplanationIsDoneInPart) {
 TEST(ReportPrometheus, PromtoolAcceptsItWithAndWithoutExplain) {
   for (bool explain : {false, true}) {
     const std::string text = report_prometheus(sample_report(explain));
-    const std::string path =
-        "/tmp/singleton-report-test-" + std::to_string(::getpid()) + ".prom";
-    std::ofstream(path) << text;
-    FILE* pipe = ::popen(("promtool check metrics < " + path + " 2>&1").c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-    const int status = ::pclose(pipe);
-    std::filesystem::remove(path);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out << text;
+    const auto [status, out] = testing::promtool_check(text);
+    EXPECT_EQ(status, 0) << out << text;
     EXPECT_NE(text.find("singleton_report_vm_zero_bytes{vm=\"web \\\"1\\\"\"} 409600"),
               std::string::npos)
         << text;

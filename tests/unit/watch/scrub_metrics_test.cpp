@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include "tests/unit/promtool_check.hpp"
 
 namespace singleton {
 namespace {
@@ -37,19 +38,7 @@ bool has_line(const std::string& text, const std::string& line) {
   return text.find("\n" + line + "\n") != std::string::npos || text.rfind(line + "\n", 0) == 0;
 }
 
-// Runs promtool on `text`; returns its exit status and output.
-std::pair<int, std::string> promtool_check(const std::string& text) {
-  const std::string path = "/tmp/singleton-metrics-test-" + std::to_string(::getpid()) + ".prom";
-  std::ofstream(path) << text;
-  FILE* pipe = ::popen(("promtool check metrics < " + path + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-  const int status = ::pclose(pipe);
-  std::filesystem::remove(path);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using testing::promtool_check;
 
 TEST(ScrubMetrics, PerImageFiguresAndTotalsAfterTwoPasses) {
   ScrubMetrics metrics;
