@@ -39,9 +39,9 @@ struct Received {
   std::string message;
 };
 
-// Everything received within `duration` (or until `until` matches a message).
+// Everything received within `duration` (or until a message matches `until`).
 std::vector<Received> receive_for(NotifySocket& socket, std::chrono::milliseconds duration,
-                                  const std::string& until = "") {
+                                  const std::optional<std::regex>& until = std::nullopt) {
   std::vector<Received> out;
   const auto deadline = Clock::now() + duration;
   for (auto now = Clock::now(); now < deadline; now = Clock::now()) {
@@ -49,7 +49,7 @@ std::vector<Received> receive_for(NotifySocket& socket, std::chrono::millisecond
     auto message = socket.receive(std::max(left, 1ms));
     if (!message) continue;
     out.push_back({Clock::now(), std::move(*message)});
-    if (!until.empty() && out.back().message == until) break;
+    if (until && std::regex_match(out.back().message, *until)) break;
   }
   return out;
 }
@@ -112,8 +112,25 @@ class NotifiedWatch {
   std::optional<testing::WatchProcess> watch_;  // last: stopped before the rest goes
 };
 
-const std::string kPassStatus = "STATUS=pass 1 (cache): 1 VM indexed, 1 image scrubbed, evicted " +
-                                std::to_string(kPages) + " pages (1.0 MiB)";
+// The first pass's status. The pages it evicts are those of the image still cached when it
+// runs: the host's DAMON pageout may have taken some of these cold pages first (CI saw 255 of
+// 256), so the count is read, not assumed, and must be the image's at most.
+const std::regex kPassStatus(
+    R"(STATUS=pass 1 \(cache\): 1 VM indexed, 1 image scrubbed, evicted (\d+) pages \(.* MiB\))");
+
+// Whether `message` is the first pass's status, with 1 to kPages pages evicted.
+::testing::AssertionResult is_pass_status(const std::string& message) {
+  std::smatch match;
+  if (!std::regex_match(message, match, kPassStatus)) {
+    return ::testing::AssertionFailure() << "not a pass status: " << message;
+  }
+  const unsigned long evicted = std::stoul(match[1]);
+  if (evicted == 0 || evicted > kPages) {
+    return ::testing::AssertionFailure() << "evicted " << evicted << " of the image's " << kPages
+                                         << " pages: " << message;
+  }
+  return ::testing::AssertionSuccess();
+}
 
 TEST(WatchNotifyTest, ReadyThenWatchdogPingsStatusAfterAPassReloadAndStoppingOnSigterm) {
   ASSERT_EQ(::geteuid(), 0u) << "watch needs root";
@@ -141,12 +158,12 @@ TEST(WatchNotifyTest, ReadyThenWatchdogPingsStatusAfterAPassReloadAndStoppingOnS
   }
   const std::vector<std::string> said = without_pings(running);
   ASSERT_EQ(said.size(), 1u) << dump(running) << "\n" << watch->log();
-  EXPECT_EQ(said[0], kPassStatus) << watch->log();
+  EXPECT_TRUE(is_pass_status(said[0])) << watch->log();
   std::printf("[ figures ] %zu WATCHDOG=1 in 4 s (WATCHDOG_USEC 2 s, --interval 0.05)\n",
               pings.size());
 
   ASSERT_EQ(::kill(watch->pid(), SIGHUP), 0);
-  const std::vector<Received> reload = receive_for(socket, 20000ms, "READY=1");
+  const std::vector<Received> reload = receive_for(socket, 20000ms, std::regex("READY=1"));
   const std::vector<std::string> reload_said = without_pings(reload);
   ASSERT_EQ(reload_said.size(), 2u) << dump(reload) << "\n" << watch->log();
   EXPECT_TRUE(std::regex_match(reload_said[0], std::regex("RELOADING=1\nMONOTONIC_USEC=\\d+")))
@@ -171,14 +188,14 @@ TEST(WatchNotifyTest, WatchdogIsPingedBetweenTheBatchesOfAPass) {
   NotifiedWatch notified(16384, "8000", "60");
   NotifySocket& socket = notified.socket();
   testing::WatchProcess* watch = &notified.process();
-  const std::vector<Received> start = receive_for(socket, 20000ms, "WATCHDOG=1");
+  const std::vector<Received> start = receive_for(socket, 20000ms, std::regex("WATCHDOG=1"));
   ASSERT_EQ(dump(start), "[READY=1\nSTATUS=no pass yet] [WATCHDOG=1] ") << watch->log();
   EXPECT_EQ(receive_for(socket, 300ms).size(), 0u) << "one tick ping, then the 60 s wait";
 
   ASSERT_EQ(::kill(watch->pid(), SIGHUP), 0);
   const std::vector<Received> pass = receive_for(socket, 30000ms, kPassStatus);
   ASSERT_FALSE(pass.empty()) << watch->log();
-  ASSERT_EQ(pass.back().message, kPassStatus) << dump(pass) << "\n" << watch->log();
+  ASSERT_TRUE(is_pass_status(pass.back().message)) << dump(pass) << "\n" << watch->log();
   size_t after_ready = pass.size();
   for (size_t k = 0; k < pass.size(); ++k) {
     if (pass[k].message == "READY=1") after_ready = k + 1;
