@@ -27,7 +27,8 @@ CSV_COLUMNS = [
     "double_cached_share_start", "double_cached_share_end", "double_cached_mib_end",
     "device_read_ios", "device_read_kib_per_io", "guest_disk_write_mib", "guest_flush_ms",
     "cgroup_dirty_max_mib", "cgroup_writeback_max_mib", "limit_hits",
-    "guest_mib", "host_budget_mib", "device_read_per_fio_read", "cache_run_kib_start"]
+    "guest_mib", "host_budget_mib", "device_read_per_fio_read", "cache_run_kib_start",
+    "round_seed", "fio_ios_per_guest"]
 # What summary.csv and the table aggregate over the runs: median, min and max of each.
 SUMMARY_METRICS = [
     "iops", "lat_p50_us", "lat_p99_us", "host_cache_mean_mib", "host_hit_ratio",
@@ -147,8 +148,13 @@ def summary_columns():
     return cols + list(RATIOS)
 
 
+# Columns a folder from before them lacks: a rebuilt report leaves them out rather than empty.
+NEWER_COLUMNS = {"round_seed", "fio_ios_per_guest"}
+
+
 def write_csv(path, rows, columns=None):
-    columns = columns or CSV_COLUMNS
+    columns = columns or [c for c in CSV_COLUMNS
+                          if c not in NEWER_COLUMNS or any(c in r for r in rows)]
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(columns)
@@ -421,9 +427,12 @@ def load(exp, out):
     numeric = lambda v: float(v) if v not in ("", "n/a", "inf") else float("nan")
     with open(os.path.join(out, "results.csv")) as f:
         for row in csv.DictReader(f):
-            r = {k: (v if k in ("variant", "job", "mode") else numeric(v)) for k, v in row.items()}
+            r = {k: (v if k in ("variant", "job", "mode", "fio_ios_per_guest") else numeric(v))
+                 for k, v in row.items()}
             # Reports from before --runs have one round and no `run` column.
             r["run"] = int(r["run"]) if r.get("run") == r.get("run") and "run" in r else 1
+            if r.get("round_seed", float("nan")) == r.get("round_seed"):
+                r["round_seed"] = int(r["round_seed"])
             dev, guest = r["device_read_mib"], r["guest_disk_read_mib"]
             rchar, fio_read = r["qemu_read_syscall_mib"], r["fio_read_mib"]
             r["host_hit_ratio"] = max(0.0, 1 - dev / guest) if guest else 0.0

@@ -21,7 +21,7 @@ import time
 from . import cgroups
 from .cachestat import drop_host_cache
 from .common import ALL_JOBS, MIB, REPO
-from .guests import GuestSet
+from .guests import GuestSet, round_seed
 from .modes import BY_NAME
 from .samples import (cache_layout, job_result, read_counters, scan_duplicates, write_scans,
                       write_timeseries)
@@ -171,6 +171,8 @@ class Run:
         r = job_result(self.variant, self.mode, job, self.marks[inst], self.marks[nxt],
                        self.samples, self.guests.dirs(), inst)
         r["run"] = rnd
+        # fio's seed of the round (randrepeat=0: its own offsets); sg-sim --calibrate reads it.
+        r["round_seed"] = round_seed(self.a.seed, rnd)
         r["guest_mib"], r["host_budget_mib"] = self.guest_mib, self.budget_mib
         return r
 

@@ -168,8 +168,10 @@ def job_result(variant, mode, job, a, b, samples, guest_dirs, inst=None):
     iops = bw = rbytes = wbytes = 0
     p50s, p99s, guest_disk = [], [], 0
     guest_disk_write = flush_ms = 0
+    ios_each = []
     for d in guest_dirs:
         jb = fio_json(os.path.join(d, f"{inst}.json"))["jobs"][0]
+        ios_each.append(jb["read"].get("total_ios", 0) + jb["write"].get("total_ios", 0))
         for kind in ("read", "write"):
             x = jb[kind]
             iops += x["iops"]
@@ -194,6 +196,9 @@ def job_result(variant, mode, job, a, b, samples, guest_dirs, inst=None):
     win = [s for s in samples if a["t"] <= s["t"] <= b["t"]]
     cache_mean = (sum(s["image_cache"] for s in win) / len(win)) if win else b["image_cache"]
     r.update({
+        # Each guest's reads and writes (';'-separated): the guests' rates differ, and a
+        # time-based job that replays offsets depends on how far each got (sg-sim --calibrate).
+        "fio_ios_per_guest": ";".join(str(n) for n in ios_each),
         "iops": iops, "bw_mib_s": bw / MIB,
         "lat_p50_us": sum(p50s) / len(p50s) if p50s else 0,
         "lat_p99_us": sum(p99s) / len(p99s) if p99s else 0,

@@ -146,6 +146,9 @@ class JobRows(unittest.TestCase):
                             "system_hit_ratio", "host_cache_end_mib", "scrub_cpu_s",
                             "scrub_cpu_pct", "freed_mib", "wall_s"):
                     self.assertEqual(report.fmt(r[col]), row[col], col)
+                each = [int(n) for n in r["fio_ios_per_guest"].split(";")]
+                self.assertEqual(len(each), len(guests))
+                self.assertTrue(all(n > 0 for n in each), each)
                 # The series is stored rounded to 0.1 MiB and 0.1 s.
                 self.assertAlmostEqual(r["host_cache_mean_mib"], float(row["host_cache_mean_mib"]),
                                        delta=1.0)
