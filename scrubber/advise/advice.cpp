@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 namespace singleton::advise {
 namespace {
@@ -15,9 +16,12 @@ std::string meaning(const Policy& p, uint64_t period_60s) {
       return p.period == 1 ? "singleton watch --evict-when always"
              : p.period == period_60s ? "singleton scrub every 60 s"
                                       : "evict duplicates every " + std::to_string(p.period) + " accesses";
-    case PolicyKind::kPressure:
+    case PolicyKind::kPressure: {
+      std::ostringstream step;
+      step << static_cast<double>(p.step) / 256;
       return std::string("singleton watch --evict-when pressure --evict-order ") +
-             (p.order == EvictOrder::kNewest ? "newest" : "oldest");
+             (p.order == EvictOrder::kNewest ? "newest" : "oldest") + " --evict-step " + step.str();
+    }
     case PolicyKind::kReadmit: return "eager + re-read dropped blocks into the host (not implemented)";
     case PolicyKind::kDemote: return "upper bound: dropped blocks move to the host for free";
     case PolicyKind::kSaveOnOverwrite: return "upper bound: a share of dropped blocks saved";
@@ -35,15 +39,22 @@ uint64_t accesses_per_60s(const Trace& trace) {
 
 }  // namespace
 
-std::vector<Policy> advice_policies(const Trace& trace) {
+std::vector<Policy> advice_policies(const Trace& trace, const AdviceInput& input) {
   std::vector<Policy> all;
   for (const char* name : {"inclusive", "none", "none-bigger-guests", "eager:1"})
     all.push_back(parse_policy(name));
   Policy scrub = parse_policy("eager");
   scrub.period = accesses_per_60s(trace);
   if (scrub.period > 1) all.push_back(scrub);
-  for (const char* name : {"pressure:newest", "pressure:oldest", "readmit", "demote", "save:0.5"})
-    all.push_back(parse_policy(name));
+  for (const uint64_t step : input.evict_steps)
+    for (const EvictOrder order : {EvictOrder::kNewest, EvictOrder::kOldest}) {
+      Policy p = parse_policy("pressure:newest");
+      p.order = order;
+      p.step = std::max<uint64_t>(step, 1);
+      p.headroom = input.headroom;
+      all.push_back(p);
+    }
+  for (const char* name : {"readmit", "demote", "save:0.5"}) all.push_back(parse_policy(name));
   return all;
 }
 
@@ -51,7 +62,7 @@ Advice advise(const Trace& trace, const AdviceInput& input) {
   Advice advice;
   const Topology topology = trace_topology(trace, input.guest_blocks, input.host_blocks, input.rule);
   const uint64_t period_60s = accesses_per_60s(trace);
-  for (const Policy& p : advice_policies(trace)) {
+  for (const Policy& p : advice_policies(trace, input)) {
     PolicyOutcome o{p, meaning(p, period_60s), !p.is_bound() && p.kind != PolicyKind::kReadmit, {}, {}};
     o.counters = replay(trace, topology, p, input.warmup);
     o.summary = summarize(o.counters);

@@ -19,6 +19,10 @@ struct AdviceInput {
   uint64_t host_blocks = 0;
   SharedRule rule = SharedRule::kAll;
   double warmup = 0.2;
+  // The pressure policy's settings to compare (blocks): each --evict-step, and the headroom at
+  // which the watch starts evicting (its auto: max(16 MiB, 5% of the limit)).
+  std::vector<uint64_t> evict_steps = {16 * 256};
+  uint64_t headroom = 16 * 256;
 };
 
 struct PolicyOutcome {
@@ -40,9 +44,10 @@ struct Advice {
 inline constexpr double kTieShare = 0.01;
 
 // The policies advise compares: the watch's modes at the trace's rate (eager as soon as the
-// placement tracker sees a read, and every 60 s like a cron scrub), pressure in both orders,
-// cache=none with and without the memory given to the guests, and the bounds.
-std::vector<Policy> advice_policies(const Trace& trace);
+// placement tracker sees a read, and every 60 s like a cron scrub), pressure in both orders at
+// each step of `input`, cache=none with and without the memory given to the guests, and the
+// bounds.
+std::vector<Policy> advice_policies(const Trace& trace, const AdviceInput& input);
 
 Advice advise(const Trace& trace, const AdviceInput& input);
 

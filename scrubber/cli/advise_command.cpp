@@ -1,5 +1,6 @@
 #include "scrubber/cli/advise_command.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
 #include <cerrno>
@@ -26,6 +27,11 @@ constexpr uint64_t kBlocksPerMib = 256;
 constexpr CountRange kCacheMib{0, uint64_t{1} << 30, "MiB"};
 constexpr CountRange kGuestMib{1, uint64_t{1} << 30, "MiB"};
 constexpr RealRange kWarmupPercent{0, 90, "%"};
+constexpr CountRange kStepMib{1, uint64_t{1} << 20, "MiB"};
+constexpr CountRange kHeadroomMib{0, uint64_t{1} << 30, "MiB"};
+// The steps compared when no --evict-step is given: watch's default (16) and around it, up to
+// a quarter of the host cache (a larger step leaves that much of the cache empty).
+constexpr uint64_t kDefaultStepsMib[] = {1, 4, 16, 64};
 
 // The host page cache now (/proc/meminfo Cached), in MiB; 0 where it cannot be read.
 uint64_t host_cached_mib() {
@@ -65,6 +71,10 @@ std::vector<std::string> assumptions(const advise::Trace& trace, bool guests_giv
       "The first " + fixed(warmup_percent, 0) + "% of the records only warm the caches and are not counted.",
       "eager:1 evicts at once (singleton watch with the bpf tracker evicts ~40 ms after the "
       "read); the scrub row evicts every 60 s at the trace's own rate.",
+      "pressure:ORDER:STEP:HEADROOM (blocks of 4 KiB) is watch --evict-when pressure: when the "
+      "host cache comes within HEADROOM of its bound, STEP of the duplicates go, newest or "
+      "oldest first; the kernel's LRU takes host-only blocks only when no duplicate is left. "
+      "Pressure here is the host cache's bound only (not PSI or MemAvailable).",
   };
   if (trace.writes > 0)
     a.push_back("Writes go to the host cache (cache=writeback) and to the guest, without a device read.");
@@ -84,6 +94,7 @@ int run_advise_command(const std::vector<std::string>& args) {
   std::string trace_path, shared_policy = "all";
   uint64_t host_mib = 0, guest_mib = 0;
   double warmup_percent = 20;
+  uint64_t step_mib = 0, headroom_mib = 0;
   options.add_options()("help,h", "this help")(
       "trace", po::value(&trace_path), "the trace (JSON lines of singleton trace)")(
       "json", "one JSON object on stdout instead of the table")(
@@ -93,7 +104,13 @@ int run_advise_command(const std::vector<std::string>& args) {
       "every guest's page cache (default: inferred from the trace)")(
       "shared-policy", po::value(&shared_policy), "all|any, as for scrub and watch (default all)")(
       "warmup-percent", real_option("--warmup-percent", &warmup_percent, kWarmupPercent),
-      "records that only warm the caches (default 20)");
+      "records that only warm the caches (default 20)")(
+      "evict-step", count_option("--evict-step", &step_mib, kStepMib),
+      "MiB: the pressure policy's step to model (default: compare 1, 4, 16 and 64 up to a "
+      "quarter of the host cache)")(
+      "headroom-mib", count_option("--headroom-mib", &headroom_mib, kHeadroomMib),
+      "MiB: the pressure policy's headroom (default max(16, 5% of the host cache), as watch's "
+      "--pressure-headroom auto)");
   const po::variables_map vm = parse_command_line(args, options, "advise");
   if (vm.count("help")) {
     std::cout << options << "\n" << kExitCodesHelp;
@@ -116,6 +133,16 @@ int run_advise_command(const std::vector<std::string>& args) {
                            : advise::infer_guest_blocks(trace);
   input.rule = shared_policy == "all" ? advise::SharedRule::kAll : advise::SharedRule::kAny;
   input.warmup = warmup_percent / 100;
+  if (vm.count("evict-step")) {
+    input.evict_steps = {step_mib * kBlocksPerMib};
+  } else {
+    input.evict_steps.clear();
+    for (const uint64_t s : kDefaultStepsMib)
+      if (s == 16 || s * 4 <= host_mib) input.evict_steps.push_back(s * kBlocksPerMib);
+  }
+  input.headroom = vm.count("headroom-mib")
+                       ? headroom_mib * kBlocksPerMib
+                       : std::max<uint64_t>(16 * kBlocksPerMib, input.host_blocks / 20);
   const advise::Advice advice = advise::advise(trace, input);
   const std::string host_source = std::to_string(host_mib) + " MiB" +
                                   (host_given ? " (--host-cache-mib)" : " (the host's page cache now, /proc/meminfo Cached)");

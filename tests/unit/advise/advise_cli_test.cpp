@@ -1,4 +1,5 @@
 // `singleton advise` as a user runs it, on small trace files written here (no VMs, no root).
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -30,10 +31,53 @@ TEST(AdviseCli, PrintsEveryPolicyTheAdviceAndItsAssumptions) {
   TempDir dir("sg-advise");
   const CliRun run = run_singleton("advise --trace " + write_trace(dir) + " --host-cache-mib 1");
   ASSERT_EQ(run.rc, 0) << run.err;
-  for (const char* text : {"inclusive |", "none |", "eager:1 |", "pressure:newest |",
-                           "pressure:oldest |", "demote |", "Advice: ", "Assumptions:",
+  for (const char* text : {"inclusive |", "none |", "eager:1 |", "pressure:newest:4096:4096 |",
+                           "pressure:oldest:4096:4096 |", "demote |", "Advice: ", "Assumptions:",
                            "guests' misses", "web ", "db "})
     EXPECT_NE(run.out.find(text), std::string::npos) << text << "\n" << run.out;
+}
+
+// The pressure policy at the watch's settings: each step compared by default (1, 4, 16, 64 MiB
+// up to a quarter of the host cache, 16 always), or the one --evict-step; the headroom as the
+// watch's auto, max(16 MiB, 5%), or --headroom-mib.
+TEST(AdviseCli, PressureIsModelledAtTheWatchsStepAndHeadroom) {
+  TempDir dir("sg-advise");
+  auto names = [](const boost::json::object& o) {
+    std::vector<std::string> out;
+    for (const auto& p : o.at("policies").as_array())
+      out.emplace_back(p.at("policy").as_string());
+    return out;
+  };
+  const std::string trace = write_trace(dir);
+  const CliRun wide = run_singleton("advise --json --host-cache-mib 1024 --trace " + trace);
+  ASSERT_EQ(wide.rc, 0) << wide.err;
+  const std::vector<std::string> all = names(wide.json());
+  // 5% of 1024 MiB = 51.2 MiB = 13107 blocks of headroom.
+  for (const char* p : {"pressure:newest:256:13107", "pressure:oldest:256:13107",
+                        "pressure:newest:1024:13107", "pressure:newest:4096:13107",
+                        "pressure:newest:16384:13107", "pressure:oldest:16384:13107"})
+    EXPECT_NE(std::find(all.begin(), all.end(), p), all.end()) << p;
+
+  const CliRun small = run_singleton("advise --json --host-cache-mib 32 --trace " + trace);
+  ASSERT_EQ(small.rc, 0) << small.err;
+  const std::vector<std::string> few = names(small.json());
+  EXPECT_NE(std::find(few.begin(), few.end(), "pressure:newest:4096:4096"), few.end());
+  EXPECT_EQ(std::find(few.begin(), few.end(), "pressure:newest:16384:4096"), few.end())
+      << "a 64 MiB step is more than a quarter of 32 MiB";
+
+  const CliRun one = run_singleton("advise --json --host-cache-mib 64 --evict-step 4 --headroom-mib 2 --trace " + trace);
+  ASSERT_EQ(one.rc, 0) << one.err;
+  size_t pressure = 0;
+  const boost::json::object json = one.json();
+  for (const auto& p : json.at("policies").as_array()) {
+    const std::string name(p.at("policy").as_string());
+    if (name.rfind("pressure:", 0) != 0) continue;
+    ++pressure;
+    EXPECT_TRUE(name == "pressure:newest:1024:512" || name == "pressure:oldest:1024:512") << name;
+    EXPECT_NE(std::string(p.at("what").as_string()).find("--evict-step 4"), std::string::npos);
+  }
+  EXPECT_EQ(pressure, 2u);
+  EXPECT_EQ(run_singleton("advise --evict-step 0 --trace " + trace).rc, 2);
 }
 
 TEST(AdviseCli, JsonHasThePoliciesAndTheAdvice) {
