@@ -107,6 +107,13 @@ std::vector<MeasuredRow> read_measured(const std::string& dir) {
     m.iops = cell(r, col, "iops", 0);
     m.fio_read_mib = cell(r, col, "fio_read_mib", 0);
     m.fio_write_mib = cell(r, col, "fio_write_mib", 0);
+    m.round_seed = cell(r, col, "round_seed", -1);
+    m.run = static_cast<int>(cell(r, col, "run", 1));
+    if (const auto it = col.find("fio_ios_per_guest"); it != col.end() && it->second < r.size()) {
+      std::istringstream each(r[it->second]);
+      std::string n;
+      while (std::getline(each, n, ';')) m.ios_each.push_back(std::strtoull(n.c_str(), nullptr, 10));
+    }
     rows.push_back(m);
   }
   return rows;
@@ -115,6 +122,9 @@ std::vector<MeasuredRow> read_measured(const std::string& dir) {
 std::vector<CalibrationRow> calibrate(const ExperimentSizes& s, const std::vector<MeasuredRow>& measured) {
   std::vector<CalibrationRow> out;
   const bool have = !measured.empty();
+  const bool per_round = s.offsets_per_round ||
+                         std::any_of(measured.begin(), measured.end(),
+                                     [](const MeasuredRow& m) { return m.round_seed >= 0; });
   for (const std::string variant : {"own", "shared"}) {
     const bool shared = variant == "shared";
     const uint64_t host = (shared ? s.shared_host_cache_mib : s.host_cache_mib) * kBlocksPerMib;
@@ -125,9 +135,13 @@ std::vector<CalibrationRow> calibrate(const ExperimentSizes& s, const std::vecto
           }))
         continue;  // this mode did not run
       // Each job: its length (median of the measured rounds, else the default rate x runtime).
+      // Each job: its length in every round (as measured in that round: the jobs are
+      // time-based, and a round that replays the offsets of the one before reads as far as it
+      // is fast; else the default rate x runtime).
       struct Job {
         JobDefault d;
-        uint64_t per_guest;
+        std::vector<uint64_t> per_guest;           // per round: the mean over guests
+        std::vector<std::vector<uint64_t>> each;  // per round: each guest's, when measured
         double iops;
         std::vector<MeasuredRow> rounds;
       };
@@ -135,7 +149,7 @@ std::vector<CalibrationRow> calibrate(const ExperimentSizes& s, const std::vecto
       double rate_sum = 0;
       for (const JobDefault& d : kJobs) {
         if (shared && std::string(d.job) != "randread-uniform") continue;
-        Job j{d, 0, d.iops, {}};
+        Job j{d, {}, {}, d.iops, {}};
         for (const MeasuredRow& m : measured)
           if (m.variant == variant && m.mode == mode && m.job == d.job) j.rounds.push_back(m);
         if (have && j.rounds.empty()) continue;
@@ -144,9 +158,23 @@ std::vector<CalibrationRow> calibrate(const ExperimentSizes& s, const std::vecto
           mib.push_back(m.fio_read_mib + m.fio_write_mib);
           iops.push_back(m.iops);
         }
-        const double per_guest = j.rounds.empty() ? d.iops * d.seconds / s.guests
-                                                  : median(mib) * kBlocksPerMib / s.guests;
-        j.per_guest = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(per_guest)));
+        auto accesses = [&](double total_mib) {
+          return std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(total_mib * kBlocksPerMib / s.guests)));
+        };
+        for (uint32_t round = 1; round <= s.runs; ++round) {
+          double total_mib = d.iops * d.seconds / kBlocksPerMib;
+          std::vector<uint64_t> each;
+          if (!j.rounds.empty()) {
+            total_mib = median(mib);
+            for (const MeasuredRow& m : j.rounds)
+              if (m.run == static_cast<int>(round)) {
+                total_mib = m.fio_read_mib + m.fio_write_mib;
+                if (m.ios_each.size() == s.guests && std::string(d.job) != "seqread") each = m.ios_each;
+              }
+          }
+          j.per_guest.push_back(accesses(total_mib));
+          j.each.push_back(each);
+        }
         if (!j.rounds.empty() && median(iops) > 0) j.iops = median(iops);
         rate_sum += j.iops;
         jobs.push_back(j);
@@ -154,6 +182,7 @@ std::vector<CalibrationRow> calibrate(const ExperimentSizes& s, const std::vecto
       if (jobs.empty()) continue;
       const advise::Policy policy = policy_of(mode, s, rate_sum / static_cast<double>(jobs.size()), host);
       advise::Topology t = advise::Topology::uniform(s.guests, data, s.guest_cache_mib * kBlocksPerMib, host, shared);
+      t.guest_lru = s.guest_lru;
       advise::CacheModel model(t, policy);
       std::vector<Phase> phases{Phase{"warm", {parse_workload("seq")}, data, s.seed, true}};
       for (uint32_t round = 0; round < s.runs; ++round)
@@ -164,9 +193,12 @@ std::vector<CalibrationRow> calibrate(const ExperimentSizes& s, const std::vecto
             theta << "zipf:" << s.zipf_theta;
             w = theta.str();
           }
-          // fio's randrepeat: every job starts from the round's seed (--seed + round - 1, as
-          // bench/experiment does), the same in every guest.
-          phases.push_back(Phase{j.d.job, {parse_workload(w)}, j.per_guest, s.seed + round, true});
+          // Every job starts from its round's seed, the same in every guest; uniform and randrw
+          // draw the same offsets from one seed, as fio does. Before the experiment set
+          // randrepeat=0, fio ignored the seed: every round replayed round 1's offsets.
+          const uint64_t seed = per_round ? s.seed + round : s.seed;
+          phases.push_back(Phase{j.d.job, {parse_workload(w)}, j.per_guest[round], seed, true,
+                                 j.each[round]});
         }
       const auto counters = run_phases(model, phases, std::vector<uint64_t>(s.guests, data));
       for (size_t k = 0; k < jobs.size(); ++k) {
@@ -176,7 +208,9 @@ std::vector<CalibrationRow> calibrate(const ExperimentSizes& s, const std::vecto
           host_hit.push_back(sum.host_hit);
           system_hit.push_back(sum.system_hit);
         }
-        CalibrationRow row{variant, jobs[k].d.job, mode, policy.name(), jobs[k].per_guest,
+        std::vector<double> lengths(jobs[k].per_guest.begin(), jobs[k].per_guest.end());
+        CalibrationRow row{variant, jobs[k].d.job, mode, policy.name(),
+                           static_cast<uint64_t>(median(lengths)),
                            median(host_hit), median(system_hit), -1, -1};
         std::vector<double> mh, ms;
         for (const MeasuredRow& m : jobs[k].rounds) {
@@ -203,7 +237,8 @@ void print_calibration(std::ostream& out, const ExperimentSizes& s,
   out << "Model of the fio experiment: " << s.guests << " guests, " << s.guest_cache_mib
       << " MiB guest page cache each, " << s.data_mib << " MiB data each, host cache "
       << s.host_cache_mib << " MiB (shared: " << s.shared_host_cache_mib << " MiB), " << s.runs
-      << " rounds after a sequential warm-up, zipf " << s.zipf_theta << ", same seed in every guest\n\n";
+      << " rounds after a sequential warm-up, zipf " << s.zipf_theta << ", same seed in every guest, "
+      << (s.guest_lru == advise::GuestLru::kTwoList ? "active/inactive" : "LRU") << " guest caches\n\n";
   out << "variant | job | mode | policy | accesses/guest | host hit model | host hit measured | "
          "diff | system hit model | system hit measured | diff\n"
          "---|---|---|---|---|---|---|---|---|---|---\n";

@@ -10,12 +10,21 @@
 #include <string>
 #include <vector>
 
+#include "scrubber/advise/guest_cache.hpp"
+
 namespace singleton::sim {
 
 // bench/experiment/cli.py's defaults, and what the guest's page cache holds of its RAM.
 struct ExperimentSizes {
   uint32_t guests = 2;
-  uint64_t guest_cache_mib = 130;  // of --guest-mem 192 (bench/README.md: "about 130")
+  // Of --guest-mem 192: what a 6.1 guest of the kit caches of the data file at most, measured
+  // with bench/sim/guest-cache-probe (Active(file) + Inactive(file) 106 MiB; MemTotal 153 MiB).
+  uint64_t guest_cache_mib = 106;
+  advise::GuestLru guest_lru = advise::GuestLru::kTwoList;  // Linux's
+  // How fio drew each round's offsets. fio 3.33 (Debian 12) with randrepeat=1 ignores randseed:
+  // every round, and randrw, replay randread-uniform's offsets (bench/sim/README.md). A results
+  // folder with a `round_seed` column (randrepeat=0) had a sequence of its own in every round.
+  bool offsets_per_round = false;
   uint64_t data_mib = 256;
   uint64_t host_cache_mib = 256;
   uint64_t shared_host_cache_mib = 128;
@@ -29,6 +38,9 @@ struct MeasuredRow {
   std::string variant, job, mode;
   double host_hit = -1, system_hit = -1;  // -1: not measured
   double iops = 0, fio_read_mib = 0, fio_write_mib = 0;
+  int run = 1;             // the round (results.csv's `run`)
+  std::vector<uint64_t> ios_each;  // each guest's reads + writes, when the folder has them
+  double round_seed = -1;  // -1: the folder predates the column (offsets repeat every round)
 };
 
 // DIR/results.csv of a fio experiment; throws std::runtime_error when missing or unreadable.

@@ -1,6 +1,8 @@
 #include "bench/sim/phases.hpp"
 
 #include <array>
+#include <stdexcept>
+#include <string>
 
 namespace singleton::sim {
 namespace {
@@ -29,12 +31,23 @@ std::vector<advise::ModelCounters> run_phases(advise::CacheModel& model,
       const uint64_t seed = phase.same_seed ? phase.seed : phase.seed * 1000003 + v;
       streams.emplace_back(phase.workloads[v % phase.workloads.size()], vm_pages[v], seed);
     }
-    const uint64_t total = phase.accesses_per_vm * vms;
+    std::vector<uint64_t> left(vms, phase.accesses_per_vm);
+    if (!phase.accesses_each.empty()) {
+      if (phase.accesses_each.size() != vms)
+        throw std::invalid_argument("phase " + phase.name + ": " +
+                                    std::to_string(phase.accesses_each.size()) +
+                                    " access counts for " + std::to_string(vms) + " VMs");
+      left = phase.accesses_each;
+    }
+    uint64_t total = 0;
+    for (const uint64_t n : left) total += n;
     std::array<Pending, kAhead> ring;
     uint32_t vm = 0;
     for (uint64_t done = 0; done < total;) {
       const size_t n = static_cast<size_t>(std::min<uint64_t>(kAhead, total - done));
       for (size_t i = 0; i < n; ++i) {
+        while (left[vm] == 0) vm = vm + 1 == vms ? 0 : vm + 1;  // some VM has accesses left
+        --left[vm];
         Pending& p = ring[i];
         p.attachment = model.attachment(vm);
         p.page = streams[vm].next(p.write);

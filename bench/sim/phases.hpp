@@ -18,6 +18,9 @@ struct Phase {
   uint64_t accesses_per_vm = 0;
   uint64_t seed = 1;
   bool same_seed = false;  // every VM draws the same sequence (fio's randseed in every guest)
+  // When given (one per VM), each VM's own count instead of accesses_per_vm: the guests take
+  // turns while they all have accesses left, then the ones still going go on alone.
+  std::vector<uint64_t> accesses_each = {};
 };
 
 // One VM per image slot 0 of each guest. Returns the counters of each phase.

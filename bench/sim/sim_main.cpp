@@ -112,6 +112,8 @@ int main(int argc, char** argv) {
       ("runs", po::value(&sizes.runs), "--calibrate: the experiment's --runs (3)")
       ("scrub-interval", po::value(&sizes.scrub_interval), "--calibrate: --scrub-interval (5)")
       ("zipf-theta", po::value(&sizes.zipf_theta), "--calibrate: --zipf-theta (0.8)")
+      ("offsets-per-round", "--calibrate: every round drew offsets of its own (as results.csv's "
+       "round_seed column says; before it, fio replayed round 1's)")
       ("out", po::value(&out), "also write table.md, results.csv and plots into this folder");
   po::variables_map vm;
   try {
@@ -128,6 +130,8 @@ int main(int argc, char** argv) {
       if (vm.count("data-mib")) sizes.data_mib = static_cast<uint64_t>(data_mib);
       if (vm.count("host-mib")) sizes.host_cache_mib = static_cast<uint64_t>(host_mib);
       if (vm.count("seed")) sizes.seed = seed;
+      if (vm.count("guest-lru")) sizes.guest_lru = lru == "lru" ? advise::GuestLru::kLru : advise::GuestLru::kTwoList;
+      if (vm.count("offsets-per-round")) sizes.offsets_per_round = true;
       std::vector<sim::MeasuredRow> measured;
       if (!calibrate_dir.empty()) measured = sim::read_measured(calibrate_dir);
       const auto rows = sim::calibrate(sizes, measured);

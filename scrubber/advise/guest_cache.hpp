@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "scrubber/advise/huge_page_allocator.hpp"
 #include "scrubber/advise/index_list.hpp"
 
 namespace singleton::advise {
@@ -47,7 +48,7 @@ class GuestCache {
   using Lru = IndexList<Node, &Node::prev, &Node::next>;
   void promote(uint32_t block);
 
-  std::vector<Node> nodes_;
+  std::vector<Node, HugePageAllocator<Node>> nodes_;  // gigabytes at scale, read at random
   uint64_t capacity_;
   uint64_t active_max_;
   GuestLru kind_;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "scrubber/advise/huge_page_allocator.hpp"
 #include "scrubber/advise/index_list.hpp"
 
 namespace singleton::advise {
@@ -55,7 +56,7 @@ class HostCache {
   using Dup = IndexList<Node, &Node::dup_prev, &Node::dup_next>;
   bool is_held(const Node& n) const { return n.holders >= n.need; }
 
-  std::vector<Node> nodes_;
+  std::vector<Node, HugePageAllocator<Node>> nodes_;  // gigabytes at scale, read at random
   uint64_t capacity_;
   Lru lru_;
   Dup dup_;  // front: oldest

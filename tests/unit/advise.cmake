@@ -5,6 +5,7 @@
 add_executable(advise_unit_tests
   ${CMAKE_CURRENT_LIST_DIR}/advise/cache_model_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/advise/trace_reader_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/advise/phases_test.cpp
 )
 target_link_libraries(advise_unit_tests PRIVATE singleton_sim singleton_advise GTest::gtest_main)
 gtest_discover_tests(advise_unit_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
