@@ -119,6 +119,23 @@ std::vector<MeasuredRow> read_measured(const std::string& dir) {
   return rows;
 }
 
+ExperimentSizes fitted(const ExperimentSizes& given, const std::vector<MeasuredRow>& measured) {
+  ExperimentSizes s = given;
+  // Not from a folder whose rounds replayed round 1's offsets (no round_seed): there the
+  // guests' later rounds re-read what they hold, and the hit ratio says nothing of their size.
+  const bool per_round = std::any_of(measured.begin(), measured.end(),
+                                     [](const MeasuredRow& m) { return m.round_seed >= 0; });
+  if (!s.fit_guest_cache || !per_round) return s;
+  std::vector<double> served;
+  for (const MeasuredRow& m : measured)
+    if (m.variant == "own" && m.mode == "none" && m.job == "randread-uniform" && m.system_hit >= 0)
+      served.push_back(m.system_hit);
+  if (served.empty()) return s;
+  s.guest_cache_mib = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(median(served) * s.data_mib)));
+  s.guest_cache_fitted = true;
+  return s;
+}
+
 std::vector<CalibrationRow> calibrate(const ExperimentSizes& s, const std::vector<MeasuredRow>& measured) {
   std::vector<CalibrationRow> out;
   const bool have = !measured.empty();
@@ -197,8 +214,15 @@ std::vector<CalibrationRow> calibrate(const ExperimentSizes& s, const std::vecto
           // draw the same offsets from one seed, as fio does. Before the experiment set
           // randrepeat=0, fio ignored the seed: every round replayed round 1's offsets.
           const uint64_t seed = per_round ? s.seed + round : s.seed;
-          phases.push_back(Phase{j.d.job, {parse_workload(w)}, j.per_guest[round], seed, true,
-                                 j.each[round]});
+          WorkloadSpec spec = parse_workload(w);
+          if (std::string(j.d.job) == "seqread") {
+            // A fixed --seq-mib per guest, at the next region of the file every round
+            // (bench/experiment/guests.py seq_offset_mib).
+            const uint64_t span = std::max<uint64_t>(1, s.data_mib - s.seq_mib + 1);
+            spec = parse_workload("loop:" + std::to_string(static_cast<double>(s.seq_mib) / s.data_mib));
+            spec.first = static_cast<double>(round * s.seq_mib % span) / s.data_mib;
+          }
+          phases.push_back(Phase{j.d.job, {spec}, j.per_guest[round], seed, true, j.each[round]});
         }
       const auto counters = run_phases(model, phases, std::vector<uint64_t>(s.guests, data));
       for (size_t k = 0; k < jobs.size(); ++k) {
@@ -235,7 +259,8 @@ void print_calibration(std::ostream& out, const ExperimentSizes& s,
     return o.str();
   };
   out << "Model of the fio experiment: " << s.guests << " guests, " << s.guest_cache_mib
-      << " MiB guest page cache each, " << s.data_mib << " MiB data each, host cache "
+      << " MiB guest page cache each"
+      << (s.guest_cache_fitted ? " (fitted: cache=none's uniform hit ratio x the data)" : "") << ", " << s.data_mib << " MiB data each, host cache "
       << s.host_cache_mib << " MiB (shared: " << s.shared_host_cache_mib << " MiB), " << s.runs
       << " rounds after a sequential warm-up, zipf " << s.zipf_theta << ", same seed in every guest, "
       << (s.guest_lru == advise::GuestLru::kTwoList ? "active/inactive" : "LRU") << " guest caches\n\n";

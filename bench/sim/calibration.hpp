@@ -20,12 +20,19 @@ struct ExperimentSizes {
   // Of --guest-mem 192: what a 6.1 guest of the kit caches of the data file at most, measured
   // with bench/sim/guest-cache-probe (Active(file) + Inactive(file) 106 MiB; MemTotal 153 MiB).
   uint64_t guest_cache_mib = 106;
+  // With a results folder: the guests' cache fitted instead, as the share of the file cache=none
+  // guests served of their uniform random reads (only their own cache serves them), x the data.
+  // The kit's guests: 0.29 x 256 = 75 MiB; the rest of their 106 MiB of file cache holds fio's
+  // libraries and the agent's files.
+  bool fit_guest_cache = true;
+  bool guest_cache_fitted = false;  // set by fitted()
   advise::GuestLru guest_lru = advise::GuestLru::kTwoList;  // Linux's
   // How fio drew each round's offsets. fio 3.33 (Debian 12) with randrepeat=1 ignores randseed:
   // every round, and randrw, replay randread-uniform's offsets (bench/sim/README.md). A results
   // folder with a `round_seed` column (randrepeat=0) had a sequence of its own in every round.
   bool offsets_per_round = false;
   uint64_t data_mib = 256;
+  uint64_t seq_mib = 48;  // seqread per guest and round
   uint64_t host_cache_mib = 256;
   uint64_t shared_host_cache_mib = 128;
   double zipf_theta = 0.8;
@@ -52,6 +59,9 @@ struct CalibrationRow {
   double model_host_hit = 0, model_system_hit = 0;
   double measured_host_hit = -1, measured_system_hit = -1;
 };
+
+// `sizes` with the guest cache fitted to the measured rows (when asked and they allow).
+ExperimentSizes fitted(const ExperimentSizes& sizes, const std::vector<MeasuredRow>& measured);
 
 std::vector<CalibrationRow> calibrate(const ExperimentSizes& sizes,
                                       const std::vector<MeasuredRow>& measured);

@@ -126,7 +126,10 @@ int main(int argc, char** argv) {
     if (vm.count("calibrate")) {
       // The sweep's size options, when given, are the experiment's --guest-mem page cache,
       // --data-mib and --host-cache-mib.
-      if (vm.count("guest-mib")) sizes.guest_cache_mib = static_cast<uint64_t>(guest_mib);
+      if (vm.count("guest-mib")) {
+        sizes.guest_cache_mib = static_cast<uint64_t>(guest_mib);
+        sizes.fit_guest_cache = false;
+      }
       if (vm.count("data-mib")) sizes.data_mib = static_cast<uint64_t>(data_mib);
       if (vm.count("host-mib")) sizes.host_cache_mib = static_cast<uint64_t>(host_mib);
       if (vm.count("seed")) sizes.seed = seed;
@@ -134,6 +137,7 @@ int main(int argc, char** argv) {
       if (vm.count("offsets-per-round")) sizes.offsets_per_round = true;
       std::vector<sim::MeasuredRow> measured;
       if (!calibrate_dir.empty()) measured = sim::read_measured(calibrate_dir);
+      sizes = sim::fitted(sizes, measured);
       const auto rows = sim::calibrate(sizes, measured);
       sim::print_calibration(std::cout, sizes, rows, !measured.empty());
       if (!out.empty()) {

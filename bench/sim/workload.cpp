@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <sstream>
 #include <stdexcept>
 
@@ -85,12 +86,15 @@ AccessStream::AccessStream(const WorkloadSpec& spec, uint64_t pages, uint64_t se
       rng_(seed),
       mix_(seed ^ 0x5bd1e9955bd1e995ull),
       zipf_(pages_, spec.kind == WorkloadSpec::Kind::kZipf ? spec.theta : 0.8),
-      hot_(std::clamp<uint64_t>(static_cast<uint64_t>(std::llround(spec.share * pages_)), 1, pages_)) {
+      spread_(2654435761u),  // a prime near 2^32 / golden ratio
+      hot_(std::clamp<uint64_t>(static_cast<uint64_t>(std::llround(spec.share * pages_)), 1, pages_)),
+      first_(std::min<uint64_t>(static_cast<uint64_t>(std::llround(spec.first * pages_)), pages_ - 1)) {
   if (spec_.every == 0) spec_.every = pages_;
+  while (std::gcd(spread_ % pages_, pages_) != 1) ++spread_;  // one to one on the pages
 }
 
 uint32_t AccessStream::next_in_loop() {
-  const uint64_t page = cursor_;
+  const uint64_t page = (first_ + cursor_) % pages_;
   if (++cursor_ >= hot_) cursor_ = 0;
   return static_cast<uint32_t>(page);
 }
