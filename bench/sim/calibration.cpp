@@ -10,11 +10,13 @@
 
 #include "bench/sim/phases.hpp"
 #include "scrubber/advise/cache_model.hpp"
+#include "scrubber/pressure/pressure_gauge.hpp"
 
 namespace singleton::sim {
 namespace {
 
 constexpr uint64_t kBlocksPerMib = 256;
+constexpr uint64_t kBlockBytes = 4096;
 constexpr double kAgreement = 0.05;
 
 // Rates (all guests together) of the run in bench/README.md, for job lengths without a results
@@ -77,8 +79,15 @@ advise::Policy policy_of(const std::string& mode, const ExperimentSizes& s, doub
   p.order = advise::EvictOrder::kNewest;
   p.step = 64 * kBlocksPerMib;
   const double limit_blocks = static_cast<double>(host_blocks) + s.guests * (192.0 + 60.0) * kBlocksPerMib;
-  p.headroom = std::max<uint64_t>(16 * kBlocksPerMib, static_cast<uint64_t>(0.05 * limit_blocks));
+  p.headroom = auto_headroom_bytes(static_cast<uint64_t>(limit_blocks) * kBlockBytes) / kBlockBytes;
   return p;
+}
+
+// Whether the folder's rounds drew offsets of their own (it has round_seed; before that column
+// fio replayed round 1's offsets in every round).
+bool offsets_per_round(const std::vector<MeasuredRow>& measured) {
+  return std::any_of(measured.begin(), measured.end(),
+                     [](const MeasuredRow& m) { return m.round_seed >= 0; });
 }
 
 }  // namespace
@@ -121,11 +130,9 @@ std::vector<MeasuredRow> read_measured(const std::string& dir) {
 
 ExperimentSizes fitted(const ExperimentSizes& given, const std::vector<MeasuredRow>& measured) {
   ExperimentSizes s = given;
-  // Not from a folder whose rounds replayed round 1's offsets (no round_seed): there the
-  // guests' later rounds re-read what they hold, and the hit ratio says nothing of their size.
-  const bool per_round = std::any_of(measured.begin(), measured.end(),
-                                     [](const MeasuredRow& m) { return m.round_seed >= 0; });
-  if (!s.fit_guest_cache || !per_round) return s;
+  // Not from a folder whose rounds replayed round 1's offsets: there the guests' later rounds
+  // re-read what they hold, and the hit ratio says nothing of their size.
+  if (!s.fit_guest_cache || !offsets_per_round(measured)) return s;
   std::vector<double> served;
   for (const MeasuredRow& m : measured)
     if (m.variant == "own" && m.mode == "none" && m.job == "randread-uniform" && m.system_hit >= 0)
@@ -139,9 +146,7 @@ ExperimentSizes fitted(const ExperimentSizes& given, const std::vector<MeasuredR
 std::vector<CalibrationRow> calibrate(const ExperimentSizes& s, const std::vector<MeasuredRow>& measured) {
   std::vector<CalibrationRow> out;
   const bool have = !measured.empty();
-  const bool per_round = s.offsets_per_round ||
-                         std::any_of(measured.begin(), measured.end(),
-                                     [](const MeasuredRow& m) { return m.round_seed >= 0; });
+  const bool per_round = s.offsets_per_round || offsets_per_round(measured);
   for (const std::string variant : {"own", "shared"}) {
     const bool shared = variant == "shared";
     const uint64_t host = (shared ? s.shared_host_cache_mib : s.host_cache_mib) * kBlocksPerMib;
@@ -151,7 +156,6 @@ std::vector<CalibrationRow> calibrate(const ExperimentSizes& s, const std::vecto
             return m.variant == variant && m.mode == mode;
           }))
         continue;  // this mode did not run
-      // Each job: its length (median of the measured rounds, else the default rate x runtime).
       // Each job: its length in every round (as measured in that round: the jobs are
       // time-based, and a round that replays the offsets of the one before reads as far as it
       // is fast; else the default rate x runtime).

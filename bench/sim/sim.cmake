@@ -9,7 +9,7 @@ add_library(singleton_sim STATIC
   ${CMAKE_CURRENT_LIST_DIR}/scenario.cpp
   ${CMAKE_CURRENT_LIST_DIR}/workload.cpp
 )
-target_link_libraries(singleton_sim PUBLIC singleton_advise)
+target_link_libraries(singleton_sim PUBLIC singleton_advise singleton_pressure)
 target_compile_options(singleton_sim PRIVATE -O2)
 
 add_executable(sg-sim ${CMAKE_CURRENT_LIST_DIR}/sim_main.cpp)

@@ -16,6 +16,7 @@
 #include "scrubber/config/cli_text.hpp"
 #include "scrubber/config/command_line.hpp"
 #include "scrubber/config/numeric_option.hpp"
+#include "scrubber/pressure/pressure_gauge.hpp"
 #include "snapshot/base/error.hpp"
 
 namespace po = boost::program_options;
@@ -24,13 +25,15 @@ namespace singleton {
 namespace {
 
 constexpr uint64_t kBlocksPerMib = 256;
+constexpr uint64_t kBlockBytes = 4096;
 constexpr CountRange kCacheMib{0, uint64_t{1} << 30, "MiB"};
 constexpr CountRange kGuestMib{1, uint64_t{1} << 30, "MiB"};
 constexpr RealRange kWarmupPercent{0, 90, "%"};
 constexpr CountRange kStepMib{1, uint64_t{1} << 20, "MiB"};
 constexpr CountRange kHeadroomMib{0, uint64_t{1} << 30, "MiB"};
 // The steps compared when no --evict-step is given: watch's default (16) and around it, up to
-// a quarter of the host cache (a larger step leaves that much of the cache empty).
+// a quarter of the host cache (a larger step leaves that much of the cache empty); watch's
+// default always.
 constexpr uint64_t kDefaultStepsMib[] = {1, 4, 16, 64};
 
 // The host page cache now (/proc/meminfo Cached), in MiB; 0 where it cannot be read.
@@ -137,12 +140,13 @@ int run_advise_command(const std::vector<std::string>& args) {
     input.evict_steps = {step_mib * kBlocksPerMib};
   } else {
     input.evict_steps.clear();
+    const uint64_t watch_step_mib = PressureSettings{}.step_bytes >> 20;
     for (const uint64_t s : kDefaultStepsMib)
-      if (s == 16 || s * 4 <= host_mib) input.evict_steps.push_back(s * kBlocksPerMib);
+      if (s == watch_step_mib || s * 4 <= host_mib) input.evict_steps.push_back(s * kBlocksPerMib);
   }
   input.headroom = vm.count("headroom-mib")
                        ? headroom_mib * kBlocksPerMib
-                       : std::max<uint64_t>(16 * kBlocksPerMib, input.host_blocks / 20);
+                       : auto_headroom_bytes(host_mib << 20) / kBlockBytes;
   const advise::Advice advice = advise::advise(trace, input);
   const std::string host_source = std::to_string(host_mib) + " MiB" +
                                   (host_given ? " (--host-cache-mib)" : " (the host's page cache now, /proc/meminfo Cached)");

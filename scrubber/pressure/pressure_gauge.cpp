@@ -39,6 +39,8 @@ EvictOrder evict_order_from_string(const std::string& text) {
 
 const char* to_string(EvictOrder order) { return order == EvictOrder::kNewest ? "newest" : "oldest"; }
 
+uint64_t auto_headroom_bytes(uint64_t limit_bytes) { return std::max(16 * kMiB, limit_bytes / 20); }
+
 PressureReading judge_pressure(const PressureSettings& s, std::optional<MemInfo> meminfo,
                                std::optional<PsiMemory> psi, std::optional<CgroupMemory> cgroup) {
   PressureReading r;
@@ -53,7 +55,7 @@ PressureReading judge_pressure(const PressureSettings& s, std::optional<MemInfo>
   };
   if (cgroup && cgroup->limit_bytes != UINT64_MAX) {
     const uint64_t wanted =
-        s.headroom_bytes ? s.headroom_bytes : std::max(16 * kMiB, cgroup->limit_bytes / 20);
+        s.headroom_bytes ? s.headroom_bytes : auto_headroom_bytes(cgroup->limit_bytes);
     const uint64_t left = cgroup->headroom_bytes();
     if (left < wanted) {
       because("cgroup " + mib(cgroup->usage_bytes) + " of its " + mib(cgroup->limit_bytes) +

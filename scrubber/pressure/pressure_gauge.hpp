@@ -35,6 +35,10 @@ enum class EvictOrder { kNewest, kOldest };
 EvictOrder evict_order_from_string(const std::string& text);  // throws Error(kUsage)
 const char* to_string(EvictOrder order);
 
+// --pressure-headroom auto: max(16 MiB, 5% of the cgroup's limit). Also what `singleton advise`
+// and bench/sim model the watch with.
+uint64_t auto_headroom_bytes(uint64_t limit_bytes);
+
 struct PressureSettings {
   EvictWhen when = EvictWhen::kAlways;
   std::string cgroup;                      // "" = no cgroup signal
