@@ -431,7 +431,7 @@ def load(exp, out):
                  for k, v in row.items()}
             # Reports from before --runs have one round and no `run` column.
             r["run"] = int(r["run"]) if r.get("run") == r.get("run") and "run" in r else 1
-            if r.get("round_seed", float("nan")) == r.get("round_seed"):
+            if "round_seed" in r and r["round_seed"] == r["round_seed"]:  # present, not NaN
                 r["round_seed"] = int(r["round_seed"])
             dev, guest = r["device_read_mib"], r["guest_disk_read_mib"]
             rchar, fio_read = r["qemu_read_syscall_mib"], r["fio_read_mib"]

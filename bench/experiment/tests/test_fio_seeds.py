@@ -33,8 +33,8 @@ def offsets(scratch, job, seed, ios=64):
     subprocess.run(["fio", path, f"--number_ios={ios}", f"--write_iolog={log}",
                     "--output=/dev/null"], env=env, check=True, cwd=scratch)
     with open(log) as f:
-        return [line.split()[2:4] for line in f
-                if len(line.split()) >= 4 and line.split()[2] in ("read", "write")]
+        fields = (line.split() for line in f)
+        return [x[2:4] for x in fields if len(x) >= 4 and x[2] in ("read", "write")]
 
 
 @unittest.skipIf(shutil.which("fio") is None, "fio is not installed (tests/install-deps)")
