@@ -138,7 +138,7 @@ CacheCounts MincorePageCacheView::count(const ReadOnlyFile& file, PageRange rang
 
 bool MincorePageCacheView::scan_window(const ReadOnlyFile& file, uint64_t window, uint64_t n,
                                        uint64_t from, uint64_t end, const ScanOptions& options,
-                                       bool narrow, ScanBatch& batch) {
+                                       std::optional<uint64_t> edge, ScanBatch& batch) {
   if (count_pages(file, window, n).cached_pages == 0) return true;  // nothing to map
   FileMapping map(file.fd(), file.path().c_str(), window * kPageBytes, n * kPageBytes);
   const std::vector<unsigned char> resident = resident_pages(file, map, n);
@@ -149,12 +149,12 @@ bool MincorePageCacheView::scan_window(const ReadOnlyFile& file, uint64_t window
     throw Error(ExitCode::kPartial, "scan " + file.path() + ": the file shrank during the scan");
   }
   const std::vector<PageFrame> all = frames_.frames(map.data(), n);
-  if (narrow && !pages.empty()) {
-    // A large folio across either edge of the narrow window: its head or its tails are outside.
+  if (edge && !pages.empty()) {
+    // A large folio across either edge of the window: its head or its tails are outside.
     const PageFrame& first = all[pages.front().index - window];
     const bool last_is_tail =
-        end < window + n && resident[end - window] & 1 &&
-        kpf::test(all[end - window].kflags, kpf::kCompoundTail);
+        *edge < window + n && resident[*edge - window] & 1 &&
+        kpf::test(all[*edge - window].kflags, kpf::kCompoundTail);
     if (kpf::test(first.kflags, kpf::kCompoundTail) || last_is_tail) return false;
   }
   std::vector<PageFrame> frames;
@@ -201,18 +201,28 @@ ScanBatch MincorePageCacheView::scan_folios(const ReadOnlyFile& file, uint64_t f
   // First only [from, end] (one page past the range says whether its last folio goes on):
   // with small folios (Linux 6.1's ext4, random reads) that touches just the pages asked for.
   const uint64_t narrow_end = std::min(size, end + 1);
-  if (scan_window(file, from, narrow_end - from, from, end, options, true, batch)) {
+  if (scan_window(file, from, narrow_end - from, from, end, options, end, batch)) {
     return batch;
   }
-  // A large folio crosses an edge: a window aligned to the largest folio holds the head and
-  // the tails of every folio that has a page in the range.
-  batch.pages.clear();
-  batch.next_index = end;
-  const uint64_t window = from - from % kLargestFolioPages;
-  const uint64_t n =
-      std::min(size, end + (kLargestFolioPages - end % kLargestFolioPages) % kLargestFolioPages) -
-      window;
-  scan_window(file, window, n, from, end, options, false, batch);
+  // A large folio crosses an edge. Folios are naturally aligned powers of two: one of at most
+  // `align` pages with a page in the range lies inside the range widened to `align`, and a
+  // bigger one crosses that window's edge. Wider windows in turn, up to the largest folio,
+  // whose window holds the head and the tails of every folio that has a page in the range.
+  // Each page of a window is touched (a minor fault, so that pagemap sees it), which is the
+  // scan's cost: the readahead folios of ext4 (16 to 128 pages) are found without touching
+  // the 512 pages of the largest window.
+  for (const uint64_t align : {uint64_t{16}, uint64_t{128}, kLargestFolioPages}) {
+    batch.pages.clear();
+    batch.next_index = end;
+    const uint64_t window = from - from % align;
+    const uint64_t aligned_end = std::min(size, end + (align - end % align) % align);
+    if (align == kLargestFolioPages) {
+      scan_window(file, window, aligned_end - window, from, end, options, std::nullopt, batch);
+      break;
+    }
+    const uint64_t n = std::min(size, aligned_end + 1) - window;
+    if (scan_window(file, window, n, from, end, options, aligned_end, batch)) break;
+  }
   return batch;
 }
 

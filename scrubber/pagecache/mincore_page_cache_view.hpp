@@ -39,9 +39,12 @@ class MincorePageCacheView : public PageCacheView {
   // scan() with options.end: the folios holding a page of [from, end), hashed only those.
   ScanBatch scan_folios(const ReadOnlyFile& file, uint64_t from, const ScanOptions& options);
   // The pages of [window, window + n) whose folio holds a page of [from, end), into `batch`.
-  // `narrow`: false (nothing added) when a large folio crosses an edge of the window.
+  // With `edge` (the window's last page, one past what it must cover): false (nothing added)
+  // when a large folio crosses an edge, i.e. the window's first cached page or the page at
+  // `edge` is a folio's tail.
   bool scan_window(const ReadOnlyFile& file, uint64_t window, uint64_t n, uint64_t from,
-                   uint64_t end, const ScanOptions& options, bool narrow, ScanBatch& batch);
+                   uint64_t end, const ScanOptions& options, std::optional<uint64_t> edge,
+                   ScanBatch& batch);
 
   KernelPageFrames frames_;
   std::optional<bool> have_cachestat_;

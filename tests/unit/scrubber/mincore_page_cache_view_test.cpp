@@ -90,8 +90,23 @@ TEST_F(MincoreViewTest, ABoundedScanReturnsExactlyTheFoliosOfItsRangeHashed) {
   ASSERT_EQ(all.size(), 8 * kMiB / kPageBytes);
   const uint64_t before = cached(file);
   const int fd = ::open(temp.path().c_str(), O_RDONLY);
-  for (const auto [from, end] : {std::pair<uint64_t, uint64_t>{100, 101}, {511, 513}, {0, 1},
-                                 {1000, 1300}, {2047, 2048}}) {
+  // Ranges at and across the edges of 16-, 128- and 512-page blocks, where the view widens its
+  // window in steps when a large folio crosses one (whatever folio sizes this kernel made).
+  std::vector<std::pair<uint64_t, uint64_t>> ranges = {{100, 101}, {511, 513}, {0, 1},
+                                                       {1000, 1300}, {2047, 2048}};
+  for (const uint64_t edge : {16, 128, 512, 1024, 1536}) {
+    for (const auto& [before, after] : {std::pair<uint64_t, uint64_t>{1, 1}, {0, 1}, {1, 0},
+                                        {3, 20}, {17, 0}, {0, 130}}) {
+      ranges.emplace_back(edge - before, edge + after);
+    }
+  }
+  for (uint64_t from = 5; from < 2048; from += 97) ranges.emplace_back(from, from + 1 + from % 7);
+  std::map<uint32_t, size_t> folio_sizes;
+  for (const CachedPage& p : all) ++folio_sizes[p.folio_pages];
+  for (const auto& [pages, count] : folio_sizes) {
+    std::printf("[ KERNEL ] folios of %u pages: %zu pages\n", pages, count);
+  }
+  for (const auto& [from, end] : ranges) {
     const ScanBatch batch = view_.scan(file, from, ScanOptions{.hashes = true, .end = end});
     EXPECT_TRUE(batch.done);
     std::set<uint64_t> want;
