@@ -20,10 +20,10 @@ namespace {
 // Residency of `count` pages from `first`, by mincore() on a fresh mapping. mincore() faults
 // nothing in, so this never adds a page. (It reports "all resident" to callers who could not
 // write the file unless privileged; the backend requires root anyway.)
-std::vector<unsigned char> resident_pages(const ReadOnlyFile& file, const FileMapping& map,
+std::vector<unsigned char> resident_pages(const ReadOnlyFile& file, const unsigned char* data,
                                           uint64_t count) {
   std::vector<unsigned char> vec(count);
-  if (::mincore(const_cast<unsigned char*>(map.data()), map.length(), vec.data()) != 0) {
+  if (::mincore(const_cast<unsigned char*>(data), count * kPageBytes, vec.data()) != 0) {
     throw_errno("mincore " + file.path());
   }
   return vec;
@@ -107,7 +107,7 @@ CacheCounts MincorePageCacheView::count_pages(const ReadOnlyFile& file, uint64_t
   for (uint64_t at = first; at < first + count; at += kWindowPages) {
     const uint64_t n = std::min(kWindowPages, first + count - at);
     FileMapping map(file.fd(), file.path().c_str(), at * kPageBytes, n * kPageBytes);
-    const std::vector<unsigned char> resident = resident_pages(file, map, n);
+    const std::vector<unsigned char> resident = resident_pages(file, map.data(), n);
     std::vector<CachedPage> pages;
     pages.reserve(n);
     if (!read_resident_pages(map.data(), resident, at, at, /*hashes=*/false, pages)) {
@@ -140,15 +140,16 @@ bool MincorePageCacheView::scan_window(const ReadOnlyFile& file, uint64_t window
                                        uint64_t from, uint64_t end, const ScanOptions& options,
                                        std::optional<uint64_t> edge, ScanBatch& batch) {
   if (count_pages(file, window, n).cached_pages == 0) return true;  // nothing to map
-  FileMapping map(file.fd(), file.path().c_str(), window * kPageBytes, n * kPageBytes);
-  const std::vector<unsigned char> resident = resident_pages(file, map, n);
+  std::optional<FileMapping> own;
+  const unsigned char* data = map_window(file, window, n, own);
+  const std::vector<unsigned char> resident = resident_pages(file, data, n);
   std::vector<CachedPage> pages;
   pages.reserve(n);
   // Touched only (a minor fault each: pagemap needs the PTE); hashed below, folios known.
-  if (!read_resident_pages(map.data(), resident, window, window, /*hashes=*/false, pages)) {
+  if (!read_resident_pages(data, resident, window, window, /*hashes=*/false, pages)) {
     throw Error(ExitCode::kPartial, "scan " + file.path() + ": the file shrank during the scan");
   }
-  const std::vector<PageFrame> all = frames_.frames(map.data(), n);
+  const std::vector<PageFrame> all = frames_.frames(data, n);
   if (edge && !pages.empty()) {
     // A large folio across either edge of the window: its head or its tails are outside.
     const PageFrame& first = all[pages.front().index - window];
@@ -177,7 +178,7 @@ bool MincorePageCacheView::scan_window(const ReadOnlyFile& file, uint64_t window
     while (b < batch.pages.size() && batch.pages[b].folio_first == batch.pages[a].folio_first) ++b;
     const std::span<CachedPage> folio(batch.pages.data() + a, b - a);
     if ((!options.hash_folio || options.hash_folio(folio)) &&
-        !hash_pages(map.data(), window, folio)) {
+        !hash_pages(data, window, folio)) {
       throw Error(ExitCode::kPartial, "scan " + file.path() + ": the file shrank during the scan");
     }
     a = b;
@@ -188,6 +189,29 @@ bool MincorePageCacheView::scan_window(const ReadOnlyFile& file, uint64_t window
     }
   }
   return true;
+}
+
+void MincorePageCacheView::keep_mapping(bool keep) {
+  keep_ = keep;
+  if (!keep) kept_.map.reset();
+}
+
+const unsigned char* MincorePageCacheView::map_window(const ReadOnlyFile& file, uint64_t window,
+                                                      uint64_t n,
+                                                      std::optional<FileMapping>& own) {
+  if (!keep_) {
+    own.emplace(file.fd(), file.path().c_str(), window * kPageBytes, n * kPageBytes);
+    return own->data();
+  }
+  if (!kept_.map || kept_.device != file.device() || kept_.inode != file.inode() ||
+      window + n > kept_.pages) {
+    kept_.map.reset();  // unmapped before the new one is made
+    kept_.pages = std::max(file.size_pages(), window + n);
+    kept_.map.emplace(file.fd(), file.path().c_str(), 0, kept_.pages * kPageBytes);
+    kept_.device = file.device();
+    kept_.inode = file.inode();
+  }
+  return kept_.map->data() + window * kPageBytes;
 }
 
 ScanBatch MincorePageCacheView::scan_folios(const ReadOnlyFile& file, uint64_t from,
@@ -236,7 +260,7 @@ ScanBatch MincorePageCacheView::scan(const ReadOnlyFile& file, uint64_t from,
     const uint64_t n = std::min(kWindowPages, size - window);
     if (count_pages(file, window, n).cached_pages == 0) continue;  // nothing to map
     FileMapping map(file.fd(), file.path().c_str(), window * kPageBytes, n * kPageBytes);
-    const std::vector<unsigned char> resident = resident_pages(file, map, n);
+    const std::vector<unsigned char> resident = resident_pages(file, map.data(), n);
     // Room for every resident page first: no allocation while the SIGBUS guard is armed.
     uint64_t resident_count = 0;
     for (unsigned char v : resident) resident_count += v & 1;
@@ -275,6 +299,7 @@ ScanBatch MincorePageCacheView::scan(const ReadOnlyFile& file, uint64_t from,
 
 EvictResult MincorePageCacheView::evict(const ReadOnlyFile& file,
                                         std::span<const PageRange> ranges) {
+  kept_.map.reset();  // the view's own mapping would keep the pages mapped, hence cached
   EvictResult result;
   // Ranges are folios (or runs of whole folios). Runs of adjacent ranges are coalesced into one
   // fadvise call; a run holding dirty or writeback pages falls back to its ranges one by one,

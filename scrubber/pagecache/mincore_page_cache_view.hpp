@@ -13,6 +13,8 @@
 #include <memory>
 #include <optional>
 
+#include "scrubber/pagecache/file_mapping.hpp"
+
 #include "scrubber/pagecache/kernel_page_frames.hpp"
 #include "scrubber/pagecache/page_cache_view.hpp"
 
@@ -46,8 +48,23 @@ class MincorePageCacheView : public PageCacheView {
                    uint64_t end, const ScanOptions& options, std::optional<uint64_t> edge,
                    ScanBatch& batch);
 
+  void keep_mapping(bool keep) override;
+  // The bytes of pages [window, window + n) of `file`: from the kept mapping while a
+  // KeptMapping lives (made or remade to cover them), else from a mapping made in `own`.
+  const unsigned char* map_window(const ReadOnlyFile& file, uint64_t window, uint64_t n,
+                                  std::optional<FileMapping>& own);
+
   KernelPageFrames frames_;
   std::optional<bool> have_cachestat_;
+  // The whole-file mapping kept for bounded scans, and which file it maps.
+  bool keep_ = false;
+  struct Kept {
+    uint64_t device = 0;
+    uint64_t inode = 0;
+    uint64_t pages = 0;
+    std::optional<FileMapping> map;
+  };
+  Kept kept_;
 };
 
 }  // namespace singleton

@@ -106,9 +106,25 @@ class PageCacheView {
   // The cached pages of `file` from page `from` on, with flags, folio extents and (with
   // options.hashes) hashes. Promises: adds no page to the host cache, moves nothing on the LRU
   // beyond what reading a page does, and holds no mapping of the file when it returns (so a
-  // following evict() is not defeated by the view's own mapping). Call repeatedly with
-  // batch.next_index until batch.done(). Throws SystemError (with the path) on failure.
+  // following evict() is not defeated by the view's own mapping), unless a KeptMapping is alive.
+  // Call repeatedly with batch.next_index until batch.done(). Throws SystemError (with the path)
+  // on failure.
   virtual ScanBatch scan(const ReadOnlyFile& file, uint64_t from, const ScanOptions& options) = 0;
+
+  // While one lives, bounded scans (ScanOptions::end) of one file share one mapping of it,
+  // unmapped when it ends (or by evict(), which never runs against the view's own mapping).
+  // For the placement tracker's many small scans of an image in a row: a view that maps per
+  // scan otherwise pays an unmap each, which is a TLB shootdown on every CPU the process ran on.
+  class KeptMapping {
+   public:
+    explicit KeptMapping(PageCacheView& view) : view_(view) { view_.keep_mapping(true); }
+    ~KeptMapping() { view_.keep_mapping(false); }
+    KeptMapping(const KeptMapping&) = delete;
+    KeptMapping& operator=(const KeptMapping&) = delete;
+
+   private:
+    PageCacheView& view_;
+  };
 
   // Evicts the clean, unmapped pages of `ranges` (ascending, non-overlapping, each covering
   // whole folios; adjacent ranges may be coalesced by the backend). Right before evicting, a
@@ -122,6 +138,8 @@ class PageCacheView {
   void set_audit(EvictionAudit* audit) { audit_ = audit; }
 
  protected:
+  // KeptMapping's switch: false unmaps what is kept. Views that map nothing ignore it.
+  virtual void keep_mapping(bool /*keep*/) {}
   EvictionAudit* audit_ = nullptr;
 };
 

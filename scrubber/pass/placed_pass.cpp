@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "snapshot/base/error.hpp"
 #include "snapshot/base/page_size.hpp"
@@ -173,6 +174,8 @@ PassReport PlacedScrubber::run(PageCacheView& view, ImageSet& images, std::span<
       // wanted pages; `seen` all of them, `host` the ones hashed.
       std::vector<CachedPage> seen;
       std::vector<CachedPage> host;
+      // One mapping of the image for all its runs, unmapped before the eviction below.
+      std::optional<PageCacheView::KeptMapping> kept(std::in_place, view);
       for (auto it = wanted.begin(); it != wanted.end();) {
         uint64_t first = *it, end = first + 1;
         for (++it; it != wanted.end() && *it == end; ++it) ++end;
@@ -187,6 +190,7 @@ PassReport PlacedScrubber::run(PageCacheView& view, ImageSet& images, std::span<
         }
         if (!seen.empty()) covered = std::max(covered, seen.back().index + 1);
       }
+      kept.reset();
       tracked.host_pages_hashed += host.size();
 
       // The guest pages placed at those host pages, by VM (only the VMs on this image); and

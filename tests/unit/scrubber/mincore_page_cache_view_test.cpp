@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -254,6 +255,63 @@ TEST_F(MincoreViewTest, EvictByFoliosDropsExactlyThoseFolios) {
   for (const CachedPage& page : scan_all(view_, file, false)) {
     EXPECT_FALSE(chosen.count(page.folio_first)) << "folio " << page.folio_first << " survived";
   }
+}
+
+// Whether this process maps `path` (its lines in /proc/self/maps).
+bool maps_file(const std::string& path) {
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    if (line.size() >= path.size() && line.compare(line.size() - path.size(), path.size(), path) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// KeptMapping (the placement tracker's runs of bounded scans): the same pages, flags and hashes
+// as scans that map per call, pages the kept mapping touched are not counted as mapped by
+// someone else, evict() is not defeated by it, and nothing stays mapped once it ends.
+TEST_F(MincoreViewTest, BoundedScansUnderAKeptMappingSeeTheSameAndEvictionStillWorks) {
+  TempFile temp(8 * kMiB);
+  temp.read_all();
+  ReadOnlyFile file(temp.path());
+  const std::vector<std::pair<uint64_t, uint64_t>> ranges = {{3, 4}, {15, 17}, {100, 140},
+                                                             {130, 131}, {1500, 1600}, {2040, 2048}};
+  auto scan_ranges = [&] {
+    std::vector<CachedPage> out;
+    for (const auto& [from, end] : ranges) {
+      const ScanBatch batch = view_.scan(file, from, ScanOptions{.hashes = true, .end = end});
+      out.insert(out.end(), batch.pages.begin(), batch.pages.end());
+    }
+    return out;
+  };
+  const std::vector<CachedPage> plain = scan_ranges();
+  EXPECT_FALSE(maps_file(temp.path()));
+  std::vector<CachedPage> kept_scans;
+  {
+    const PageCacheView::KeptMapping kept(view_);
+    kept_scans = scan_ranges();
+    kept_scans = scan_ranges();  // again: pages the kept mapping already maps
+    EXPECT_TRUE(maps_file(temp.path()));
+    ASSERT_EQ(kept_scans.size(), plain.size());
+    for (size_t k = 0; k < plain.size(); ++k) {
+      EXPECT_EQ(kept_scans[k].index, plain[k].index);
+      EXPECT_EQ(kept_scans[k].folio_first, plain[k].folio_first);
+      EXPECT_EQ(kept_scans[k].folio_pages, plain[k].folio_pages);
+      EXPECT_EQ(kept_scans[k].flags, plain[k].flags) << "page " << plain[k].index;
+      EXPECT_EQ(kept_scans[k].hash, plain[k].hash) << "page " << plain[k].index;
+      EXPECT_FALSE(kept_scans[k].flags & kPageMapped) << "page " << plain[k].index;
+    }
+    // Evicting while it lives: the view lets go of its mapping first.
+    const CachedPage& folio = kept_scans.back();
+    const PageRange range{folio.folio_first, folio.folio_pages};
+    const uint64_t before = cached(file);
+    const EvictResult result = view_.evict(file, std::span<const PageRange>(&range, 1));
+    EXPECT_EQ(result.evicted_pages, folio.folio_pages);
+    EXPECT_EQ(cached(file), before - folio.folio_pages);
+    view_.scan(file, 1500, ScanOptions{.hashes = true, .end = 1600});  // mapped again
+  }
+  EXPECT_FALSE(maps_file(temp.path()));
 }
 
 TEST_F(MincoreViewTest, DirtyPagesAreFlaggedAndNeverEvicted) {
