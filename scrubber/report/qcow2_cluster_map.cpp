@@ -44,6 +44,16 @@ Qcow2Header parse_qcow2_header(const std::string& b, const std::string& origin) 
   if (h.cluster_bits < 9 || h.cluster_bits > 21)
     throw bad("cluster bits " + std::to_string(h.cluster_bits));
   h.virtual_size = be(b, 24, 8);
+  // block/qcow2.c: a name of at most 1023 bytes, inside the first cluster.
+  const uint64_t name_offset = be(b, 8, 8), name_size = be(b, 16, 4);
+  if (name_offset != 0 && name_size != 0) {
+    const uint64_t cluster = uint64_t{1} << h.cluster_bits;
+    if (name_size > 1023 || name_offset > cluster || name_size > cluster - name_offset)
+      throw bad("backing file name out of bounds");
+    h.backing_offset = name_offset;
+    h.backing_size = static_cast<uint32_t>(name_size);
+    if (name_offset + name_size <= b.size()) h.backing_file = b.substr(name_offset, name_size);
+  }
   if (be(b, 32, 4) != 0) throw bad("encrypted (its clusters hold no guest data as such)");
   h.l1_entries = static_cast<uint32_t>(be(b, 36, 4));
   h.l1_offset = be(b, 40, 8);

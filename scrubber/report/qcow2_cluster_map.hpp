@@ -19,6 +19,13 @@ struct Qcow2Header {
   uint32_t l1_entries = 0;
   uint64_t l1_offset = 0;
   bool extended_l2 = false;  // 16-byte L2 entries (subclusters)
+  // The backing file the header names (as written: may be relative to the image's directory).
+  // backing_size 0: none. backing_file is filled when the name lies within the bytes parsed;
+  // otherwise it is read from [backing_offset, +backing_size) (inside the first cluster).
+  uint64_t backing_offset = 0;
+  uint32_t backing_size = 0;
+  std::string backing_file;
+  bool names_backing() const { return backing_size != 0; }
 };
 
 // True when `first_bytes` starts with the qcow2 magic.
@@ -26,7 +33,7 @@ bool is_qcow2(const std::string& first_bytes);
 
 // Parses and bounds-checks a qcow2 header (the first bytes of the file). Throws Error(kPartial)
 // naming `origin` when it is not one singleton can map (bad magic, sizes out of QEMU's bounds,
-// encryption, unknown incompatible features).
+// a backing file name out of QEMU's bounds, encryption, unknown incompatible features).
 Qcow2Header parse_qcow2_header(const std::string& first_bytes, const std::string& origin);
 
 class Qcow2ClusterMap {

@@ -23,7 +23,9 @@ struct ChainFile {
 };
 
 // The QEMU json: description of `chain` (top first, each backing the one before), every file
-// opened without locks (and with O_DIRECT where asked), the last one's backing (if any) switched off.
+// opened without locks (and with O_DIRECT where asked), the last one's backing (if any) switched off:
+// so `chain` must be whole (report_engine never inspects a chain cut above a missing backing file,
+// which would read as zeros).
 std::string chain_json(const std::vector<ChainFile>& chain);
 
 class ReadOnlyOverlay {

@@ -36,26 +36,58 @@ struct ImageFacts {
 
 ImageFacts image_facts(const ReadOnlyFile& file) {
   ImageFacts facts;
-  std::string head;
+  std::optional<DirectReader> reader;
+  // [offset, offset + length) of the file, O_DIRECT where it works (no O_DIRECT on tmpfs: then
+  // through the normal path; these are the header's few bytes).
+  auto read = [&](uint64_t offset, size_t length) {
+    std::string bytes;
+    if (reader) {
+      reader->read(offset, length, bytes);
+      return bytes;
+    }
+    bytes.resize(length);
+    const ssize_t n = ::pread(file.fd(), bytes.data(), bytes.size(), static_cast<off_t>(offset));
+    bytes.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return bytes;
+  };
   try {
-    DirectReader reader(file.fd(), file.path());
+    reader.emplace(file.fd(), file.path());
     facts.direct = true;
-    reader.read(0, 4096, head);
   } catch (const Error&) {
-    // No O_DIRECT (tmpfs): the header through the normal path; it is one page.
-    head.resize(4096);
-    const ssize_t n = ::pread(file.fd(), head.data(), head.size(), 0);
-    head.resize(n > 0 ? static_cast<size_t>(n) : 0);
   }
+  const std::string head = read(0, 4096);
   if (is_qcow2(head)) {
     facts.format = "qcow2";
     try {
       facts.qcow2 = parse_qcow2_header(head, file.path());
+      Qcow2Header& h = *facts.qcow2;
+      if (h.names_backing() && h.backing_file.empty()) {
+        h.backing_file = read(h.backing_offset, h.backing_size);
+        if (h.backing_file.size() != h.backing_size)
+          throw Error(ExitCode::kPartial, file.path() + ": qcow2 backing file name beyond the end of the file");
+      }
     } catch (const Error& e) {
       facts.error = e.what();
     }
   }
   return facts;
+}
+
+// The last file of `disk`'s chain: the one whose backing file is missing when the chain is cut.
+const std::string& last_of_chain(const VmDisk& disk) {
+  return disk.backing.empty() ? disk.path : disk.backing.back();
+}
+
+// Why `disk`'s chain cannot be read as its VM reads it ("" when it can): discovery cut it
+// (a backing file missing, not held by the VM, ...), or, for a chain discovery did not check,
+// its last file is a qcow2 image naming a backing file that is not in the chain. Read as it is,
+// a cut chain shows zeros where the missing file's blocks are.
+std::string chain_cut(const VmDisk& disk, const ImageFacts* last) {
+  if (!disk.backing_missing.empty()) return disk.backing_missing;
+  if (disk.held.empty() && last != nullptr && last->qcow2 && last->qcow2->names_backing())
+    return last_of_chain(disk) + " names backing file " + last->qcow2->backing_file +
+           ", which is not in the disk's chain";
+  return "";
 }
 
 bool is_block_device(const std::string& path) {
@@ -90,6 +122,12 @@ struct ExplainContext {
     return nullptr;
   }
 
+  // Throws when `disk`'s chain is cut (chain_cut): none of its images is explained.
+  void refuse_cut_chain(const VmDisk& disk) const {
+    if (const std::string cut = chain_cut(disk, facts_of(last_of_chain(disk))); !cut.empty())
+      throw Error(ExitCode::kPartial, "backing chain of " + disk.path + " cut: " + cut);
+  }
+
   std::shared_ptr<DiskInspection> inspect(const VmDisk& disk) {
     if (auto it = inspected.find(disk.path); it != inspected.end()) return it->second;
     if (auto it = failed.find(disk.path); it != failed.end()) throw Error(ExitCode::kPartial, it->second);
@@ -98,6 +136,8 @@ struct ExplainContext {
     paths.insert(paths.end(), disk.backing.begin(), disk.backing.end());
     uint64_t virtual_size = 0;
     try {
+      // Never an appliance on a cut chain: it would see zeros where the missing file is.
+      refuse_cut_chain(disk);
       for (size_t i = 0; i < paths.size(); ++i) {
         const ImageFacts* f = facts_of(paths[i]);
         if (f == nullptr) throw Error(ExitCode::kPartial, paths[i] + ": could not be opened");
@@ -202,6 +242,20 @@ Report run_report(PageCacheView& view, const std::vector<Vm>& vms, const ReportO
         out.error = e.what();
       }
     }
+    // The last file of a cut chain: its backing file is missing (or not the VM's) and nothing
+    // below it is reported; an error of this image.
+    if (image.file) {
+      for (size_t v : image.vms) {
+        for (const VmDisk& disk : vms[v].disks) {
+          if (last_of_chain(disk) != image.path) continue;
+          const std::string cut = chain_cut(disk, &facts[i]);
+          if (cut.empty() || out.error.find(cut) != std::string::npos) continue;
+          out.error += (out.error.empty() ? "" : "; ") + cut +
+                       ": the chain stops at this image (nothing below it is reported, its disk is "
+                       "not explained)";
+        }
+      }
+    }
     out.seconds = since(image_start);
     report.images.push_back(std::move(out));
   }
@@ -246,6 +300,7 @@ Report run_report(PageCacheView& view, const std::vector<Vm>& vms, const ReportO
         const VmDisk* disk = disk_of(vms, images.images[i]);
         if (disk == nullptr) throw Error(ExitCode::kPartial, "no VM disk names this image");
         explanation.disk = disk->path;
+        context.refuse_cut_chain(*disk);
         std::optional<Qcow2ClusterMap> map;
         if (facts[i].format == "qcow2") {
           DirectReader reader(images.images[i].file->fd(), out.path);

@@ -40,7 +40,10 @@ class Admission {
       for (const std::string& path : stated) {
         if (disk.backing.size() == kMaxChainDepth) too_deep(disk);
         const OpenFile* layer = held_file(path, ExitCode::kPartial, "backing file ");
-        if (!layer) break;  // the chain below a file we may not read is not ours either
+        if (!layer) {  // the chain below a file we may not read is not ours either
+          disk.backing_missing = refused_;
+          break;
+        }
         disk.backing.push_back(layer->path);
         disk.held.push_back(layer->id);
       }
@@ -59,42 +62,57 @@ class Admission {
     problems_.push_back({held_.pid(), options_.who + ": " + message, code, warning});
   }
 
+  // A backing file not taken: the problem, and the reason on the disk (its chain is cut).
+  void cut(VmDisk& disk, const std::string& message, ExitCode code, bool warning) {
+    problem(message, code, warning);
+    disk.backing_missing = message;
+  }
+
   // The open file `path` names, nullptr (and a problem) when the process does not hold it. Only
   // stat is used on the path: it opens nothing, so a FIFO or device named here cannot block or be
   // triggered. `code` kUsage (explicit images) makes a problem an error; otherwise a skipped file
   // is a warning.
+  // (The message of a refusal is also left in refused_.)
   const OpenFile* held_file(const std::string& path, ExitCode code, const char* what = "") {
     const bool usage = code == ExitCode::kUsage;
     const std::string shown = std::string(what) + (usage ? "--image " : "") + printable(path);
-    if (!is_printable(path)) {
-      problem(shown + ": control bytes or invalid UTF-8 in the path: refused", ExitCode::kPartial,
-              false);
+    auto refuse = [&](const std::string& message, ExitCode c, bool warning) {
+      refused_ = message;
+      problem(message, c, warning);
       return nullptr;
-    }
+    };
+    if (!is_printable(path))
+      return refuse(shown + ": control bytes or invalid UTF-8 in the path: refused",
+                    ExitCode::kPartial, false);
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
-      problem(shown + ": " + std::strerror(errno), code, !usage);
-      return nullptr;
+      const int error = errno;
+      std::string message =
+          shown + (error == ENOENT ? " missing: " : ": ") + std::strerror(error);
+      // A file deleted while the VMM holds it: /proc/PID/fd names it "PATH (deleted)".
+      for (const OpenFile& f : held_.files()) {
+        if (error == ENOENT && f.path == path + " (deleted)") {
+          message += " (process " + std::to_string(held_.pid()) +
+                     " holds a deleted file of that name, which cannot be reopened)";
+          break;
+        }
+      }
+      return refuse(message, code, !usage);
     }
-    if (!is_image_type(st.st_mode)) {
-      problem(shown + ": not a regular file or block device (" + file_type_name(st.st_mode) +
-                  "): refused",
-              code, !usage);
-      return nullptr;
-    }
+    if (!is_image_type(st.st_mode))
+      return refuse(shown + ": not a regular file or block device (" +
+                        file_type_name(st.st_mode) + "): refused",
+                    code, !usage);
     const OpenFile* file = held_.find(file_id(st));
-    if (!file) {
-      problem(shown + ": process " + std::to_string(held_.pid()) +
-                  " does not hold this file open (singleton reads only images the VM has open)",
-              code, !usage);
-      return nullptr;
-    }
-    if (!is_printable(file->path) || file->path.ends_with(" (deleted)")) {
-      problem(
+    if (!file)
+      return refuse(shown + " not held by the VM: process " + std::to_string(held_.pid()) +
+                        " does not hold this file open (singleton reads only images the VM has "
+                        "open)",
+                    code, !usage);
+    if (!is_printable(file->path) || file->path.ends_with(" (deleted)"))
+      return refuse(
           shown + ": held open as " + printable(file->path) + ", a name that cannot be reopened",
           ExitCode::kPartial, false);
-      return nullptr;
-    }
     return file;
   }
 
@@ -126,24 +144,28 @@ class Admission {
         UniqueFd fd = open_held_image(held_.pid(), current->fd, current->id, st);
         name = qcow2_backing_name(fd.get(), printable(current->path));
       } catch (const Error& e) {
-        problem(std::string("backing chain: ") + printable(e.what()), ExitCode::kPartial, true);
+        cut(disk, std::string("backing chain: ") + printable(e.what()), ExitCode::kPartial, true);
         return;
       }
       if (!name) return;
       if (name->rfind("json:", 0) == 0 || name->find("://") != std::string::npos) {
-        problem("backing chain of " + printable(current->path) + ": backing " + printable(*name) +
-                    " is not a file: chain not followed",
-                ExitCode::kPartial, true);
+        cut(disk,
+            "backing chain of " + printable(current->path) + ": backing " + printable(*name) +
+                " is not a file: chain not followed",
+            ExitCode::kPartial, true);
         return;
       }
       std::string path = *name;
       if (path[0] != '/') path = current->path.substr(0, current->path.rfind('/') + 1) + path;
       if (disk.backing.size() == kMaxChainDepth) too_deep(disk);
       const OpenFile* next = held_file(path, ExitCode::kPartial, "backing file ");
-      if (!next) return;
+      if (!next) {
+        disk.backing_missing = refused_;
+        return;
+      }
       if (!seen.insert(next->id).second) {
-        problem("backing chain of " + printable(disk.path) + " loops at " + printable(next->path),
-                ExitCode::kPartial, false);
+        cut(disk, "backing chain of " + printable(disk.path) + " loops at " + printable(next->path),
+            ExitCode::kPartial, false);
         return;
       }
       disk.backing.push_back(next->path);
@@ -161,6 +183,7 @@ class Admission {
   const HeldFiles& held_;
   const AdmitOptions& options_;
   std::vector<DiscoveryProblem>& problems_;
+  std::string refused_;  // held_file's last refusal
 };
 
 }  // namespace

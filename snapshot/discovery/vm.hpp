@@ -35,6 +35,12 @@ struct VmDisk {
   // against /proc/PID/fd; whoever opens the paths later checks it got these same files. Empty when
   // not checked (a Vm built by hand).
   std::vector<FileId> held;
+  // Why the chain ends where it does when it was cut: the last file (`path`, or the last of
+  // `backing`) names a backing file that was not taken (missing, not held by the VMM, not a file,
+  // its header unreadable). "" when the chain is whole (or was stated to end there). The files
+  // that are held are still worked on; a report does not map a cut chain to guest files (the
+  // missing file's blocks would read as zeros).
+  std::string backing_missing;
 };
 
 struct Vm {

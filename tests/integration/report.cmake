@@ -1,6 +1,7 @@
 # singleton report against real guests (guest kit) and real libguestfs (its appliance under
 # TCG where KVM does not work): raw ext4, qcow2 overlay, XFS in a GPT partition, ext4 on LVM, two guests
-# sharing content, a disk libguestfs cannot read.
+# sharing content, a disk libguestfs cannot read, an overlay whose backing file was deleted while
+# the VM runs, an encrypted qcow2 disk.
 add_executable(report_integration_tests ${CMAKE_CURRENT_LIST_DIR}/report/report_guest_test.cpp)
 target_compile_definitions(report_integration_tests PRIVATE
   SINGLETON_BIN="$<TARGET_FILE:singleton>")

@@ -175,6 +175,8 @@ Guest::Guest(GuestOptions options) : options_(std::move(options)) {
   }
   for (const auto& d : options_.disks) {
     if (!fs::exists(d.path)) throw GuestError("disk image " + d.path + " does not exist");
+    if (!d.key_secret.empty() && options_.libvirt)
+      throw GuestError("disk image " + d.path + ": encrypted disks are for plain QEMU only");
     all_disks_.push_back(d);
   }
   if (options_.libvirt) {
@@ -212,9 +214,15 @@ std::vector<std::string> Guest::qemu_args() const {
   for (size_t i = 0; i < all_disks_.size(); ++i) {
     const auto& d = all_disks_[i];
     std::string id = "d" + std::to_string(i);
+    std::string encryption;
+    if (!d.key_secret.empty()) {
+      a.push_back("-object");
+      a.push_back("secret,id=" + id + "-key,data=" + d.key_secret);
+      encryption = ",encrypt.key-secret=" + id + "-key";
+    }
     a.push_back("-drive");
     a.push_back("file=" + d.path + ",format=" + d.format + ",if=none,id=" + id +
-                ",cache=" + d.cache + (d.readonly ? ",readonly=on" : ""));
+                ",cache=" + d.cache + (d.readonly ? ",readonly=on" : "") + encryption);
     a.push_back("-device");
     a.push_back("virtio-blk-pci,drive=" + id + (d.serial.empty() ? "" : ",serial=" + d.serial));
   }

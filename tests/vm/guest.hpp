@@ -22,6 +22,9 @@ struct GuestDisk {
   std::string cache = "writeback";  // QEMU/libvirt cache mode
   std::string serial;               // the guest sees /dev/sg/<serial>; at most 20 characters
   bool readonly = false;
+  // The passphrase of an encrypted qcow2 image (encrypt.format=luks): given to QEMU as a secret
+  // object (-object secret) named by the drive's encrypt.key-secret. Plain QEMU only.
+  std::string key_secret;
 };
 
 struct GuestOptions {

@@ -4,7 +4,8 @@
 // double-cached bytes to /data/a.bin and >= 95% of b's blocks to host-only /data/b.bin, on raw
 // ext4, on a qcow2 overlay (the files in its raw backing file), and on XFS in a GPT partition.
 // Two guests holding the same 32 MiB count it as mergeable across VMs; a disk libguestfs cannot
-// read is a per-image error (exit 1) while the rest is reported.
+// read, a qcow2 overlay whose backing file was deleted while the VM runs, and an encrypted qcow2
+// disk are each an error of that image (exit 1) while the rest is reported.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -275,6 +276,112 @@ TEST_F(ReportGuestTest, ADiskLibguestfsCannotRead_IsAnErrorOfThatImageAndTheRest
   EXPECT_NE(run.err.find(junk), std::string::npos) << "stderr names the image: " << run.err;
   ASSERT_TRUE(ok->at("explain_error").is_null()) << run.out;
   EXPECT_GE(file_figures(*ok, "/data/a.bin").double_cached, 15 * kMiB) << run.out;
+}
+
+// A VM on a qcow2 overlay whose raw base is deleted while the VM runs (QEMU still holds it:
+// /proc/PID/fd names it "... (deleted)", and singleton reads only files it can reopen), beside a
+// good disk: the overlay's error names the missing backing file, its disk is not explained (no
+// appliance on the cut chain, which would read zeros where the base is), the good disk is; exit 1.
+TEST_F(ReportGuestTest, ABackingFileDeletedWhileTheVmRuns_IsAnErrorOfTheOverlayAndTheRestIsDone) {
+  ScratchDir dir("report-cut");
+  std::filesystem::create_directories(dir / "src/data");
+  std::filesystem::create_directories(dir / "other/data");
+  guestkit::write_random_file(dir / "src/data/a.bin", 16 * kMiB, 11);
+  guestkit::write_random_file(dir / "other/data/c.bin", 16 * kMiB, 12);
+  const std::string base = dir / "base.img", overlay = dir / "overlay.qcow2",
+                    good = dir / "good.img";
+  guestkit::make_image(dir / "src", base);
+  guestkit::make_overlay(base, overlay);
+  guestkit::make_image(dir / "other", good);
+  GuestOptions opt;
+  opt.mem_mib = 256;
+  opt.disks.push_back({overlay, "qcow2", "writeback", "data", false});
+  opt.disks.push_back({good, "raw", "writeback", "good", false});
+  opt.script =
+      "mount -o ro /dev/sg/data /mnt\ncat /mnt/data/a.bin > /dev/null\n"
+      "mkdir -p /good\nmount -o ro /dev/sg/good /good\ncat /good/data/c.bin > /dev/null\n"
+      "sg_wait report\n";
+  opt.timeout = std::chrono::seconds(400);
+  Guest guest(opt);
+  guest.wait_for_pause("report");
+  ASSERT_EQ(::unlink(base.c_str()), 0);
+  const std::string pid = std::to_string(guest.qemu_pid());
+  ASSERT_NE(testing::shell_output("ls -l /proc/" + pid + "/fd").find(base + " (deleted)"),
+            std::string::npos)
+      << "QEMU does not hold the deleted base";
+  const auto run = run_singleton("report --explain --json --backend mincore --pid " + pid +
+                                 " --image " + overlay + " --image " + good);
+  ASSERT_EQ(run.rc, 1) << run.err << run.out;
+  const auto report = run.json();
+  const boost::json::object* cut = image_entry(report, overlay);
+  const boost::json::object* ok = image_entry(report, good);
+  ASSERT_NE(cut, nullptr) << run.out;
+  ASSERT_NE(ok, nullptr) << run.out;
+  EXPECT_EQ(image_entry(report, base), nullptr) << "a deleted file is never reopened: " << run.out;
+  ASSERT_TRUE(cut->at("error").is_string()) << run.out;
+  const std::string error(cut->at("error").as_string());
+  std::printf("overlay's error: %s\nexplain error: %s\n", error.c_str(),
+              boost::json::serialize(cut->at("explain_error")).c_str());
+  EXPECT_NE(error.find("backing file " + base + " missing"), std::string::npos) << error;
+  EXPECT_NE(error.find("holds a deleted file of that name"), std::string::npos) << error;
+  ASSERT_TRUE(cut->at("explain_error").is_string()) << run.out;
+  EXPECT_NE(std::string(cut->at("explain_error").as_string()).find("cut"), std::string::npos)
+      << run.out;
+  EXPECT_NE(run.err.find(overlay), std::string::npos) << "stderr names the image: " << run.err;
+  // The rest is done: the good disk's figures and files.
+  EXPECT_TRUE(ok->at("error").is_null()) << run.out;
+  ASSERT_TRUE(ok->at("explain_error").is_null()) << run.out;
+  EXPECT_GE(file_figures(*ok, "/data/c.bin").double_cached, 15 * kMiB) << run.out;
+  guest.kill();
+}
+
+// An encrypted (LUKS) qcow2 disk beside a good one: the host caches its ciphertext, which is
+// never a guest page (nothing double-cached) and maps to no guest file; its explanation is an
+// error naming the encryption (exit 1), the good disk is explained.
+TEST_F(ReportGuestTest, AnEncryptedQcow2Disk_IsAnErrorOfThatImageAndTheRestIsDone) {
+  ScratchDir dir("report-luks");
+  std::filesystem::create_directories(dir / "src/data");
+  guestkit::write_random_file(dir / "src/data/a.bin", 16 * kMiB, 13);
+  const std::string good = dir / "good.img", encrypted = dir / "encrypted.qcow2";
+  guestkit::make_image(dir / "src", good);
+  ASSERT_EQ(guestkit::shell_output(
+                "qemu-img create -q -f qcow2 -o encrypt.format=luks,encrypt.key-secret=sec0 "
+                "--object secret,id=sec0,data=abc '" +
+                encrypted + "' 64M && echo ok"),
+            "ok");
+  GuestOptions opt;
+  opt.mem_mib = 256;
+  opt.disks.push_back({good, "raw", "writeback", "data", false});
+  opt.disks.push_back({encrypted, "qcow2", "writeback", "luks", false, "abc"});
+  opt.script =
+      "mount -o ro /dev/sg/data /mnt\ncat /mnt/data/a.bin > /dev/null\n"
+      "dd if=/dev/urandom of=/dev/sg/luks bs=1M count=8 2>/dev/null\nsync\n"
+      "sg_wait report\n";
+  opt.timeout = std::chrono::seconds(400);
+  Guest guest(opt);
+  guest.wait_for_pause("report");
+  const auto run = run_singleton("report --explain --json --backend mincore --pid " +
+                                 std::to_string(guest.qemu_pid()) + " --image " + good +
+                                 " --image " + encrypted);
+  ASSERT_EQ(run.rc, 1) << run.err << run.out;
+  const auto report = run.json();
+  const boost::json::object* bad = image_entry(report, encrypted);
+  const boost::json::object* ok = image_entry(report, good);
+  ASSERT_NE(bad, nullptr) << run.out;
+  ASSERT_NE(ok, nullptr) << run.out;
+  ASSERT_TRUE(bad->at("explain_error").is_string()) << run.out;
+  const std::string error(bad->at("explain_error").as_string());
+  std::printf("encrypted image: %llu pages cached, %llu double-cached; explain error: %s\n",
+              (unsigned long long)u64(*bad, "cached_pages"),
+              (unsigned long long)u64(*bad, "double_cached_pages"), error.c_str());
+  EXPECT_NE(error.find("encrypted"), std::string::npos) << error;
+  EXPECT_EQ(bad->at("format").as_string(), "qcow2");
+  EXPECT_GT(u64(*bad, "cached_pages"), 0u) << "the guest's writes are in the host cache";
+  EXPECT_EQ(u64(*bad, "double_cached_pages"), 0u) << "ciphertext is no guest page";
+  EXPECT_NE(run.err.find(encrypted), std::string::npos) << "stderr names the image: " << run.err;
+  ASSERT_TRUE(ok->at("explain_error").is_null()) << run.out;
+  EXPECT_GE(file_figures(*ok, "/data/a.bin").double_cached, 15 * kMiB) << run.out;
+  guest.kill();
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -91,6 +93,25 @@ TEST(Qcow2Header, RefusesWhatItCannotMap) {
   header[79] = 4;  // external data file
   EXPECT_THROW(parse_qcow2_header(header, "external"), Error);
   EXPECT_FALSE(is_qcow2("QFI"));
+}
+
+// The backing file name as qemu-img writes it (relative here), and one out of QEMU's bounds.
+TEST(Qcow2Header, KeepsTheBackingFileName) {
+  TempDir dir;
+  const std::string cmd = "qemu-img create -q -f raw " + dir / "base.raw" +
+                          " 1M && qemu-img create -q -f qcow2 -F raw -b base.raw " +
+                          dir / "top.qcow2";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::string head(4096, '\0');
+  std::ifstream(dir / "top.qcow2", std::ios::binary).read(head.data(), 4096);
+  const Qcow2Header h = parse_qcow2_header(head, "top.qcow2");
+  EXPECT_TRUE(h.names_backing());
+  EXPECT_EQ(h.backing_file, "base.raw");
+  EXPECT_EQ(h.backing_size, 8u);
+  head[16] = 0, head[17] = 0, head[18] = 0x07, head[19] = static_cast<char>(0xd0);  // 2000 bytes
+  EXPECT_THROW(parse_qcow2_header(head, "long"), Error);
+  std::fill(head.begin() + 8, head.begin() + 20, '\0');  // no backing file
+  EXPECT_FALSE(parse_qcow2_header(head, "plain").names_backing());
 }
 
 }  // namespace

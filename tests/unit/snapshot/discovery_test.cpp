@@ -128,6 +128,7 @@ TEST(Discovery, BackingChainIsReadFromHeadersOfTheFilesTheVmHoldsOpen) {
               (std::vector<std::string>{dir / "mid.qcow2", dir / "base.raw"}));
     EXPECT_EQ(result.vms[0].disks[0].held.size(), 3u);
     EXPECT_EQ(result.exit_code(), ExitCode::kDone);
+    EXPECT_EQ(result.vms[0].disks[0].backing_missing, "");
   }
   {
     HeldOpen top(dir / "top.qcow2"), mid(dir / "mid.qcow2");
@@ -139,6 +140,23 @@ TEST(Discovery, BackingChainIsReadFromHeadersOfTheFilesTheVmHoldsOpen) {
     EXPECT_TRUE(result.problems[0].warning);
     EXPECT_NE(result.problems[0].message.find("does not hold this file open"), std::string::npos)
         << result.problems[0].message;
+    // The cut is on the disk, for whoever must not read the chain as whole (report --explain).
+    const std::string& cut = result.vms[0].disks[0].backing_missing;
+    EXPECT_NE(cut.find(dir / "base.raw" + " not held by the VM"), std::string::npos) << cut;
+  }
+  {
+    // The base deleted while the VM holds it: /proc/PID/fd names it "PATH (deleted)".
+    HeldOpen top(dir / "top.qcow2"), mid(dir / "mid.qcow2"), base(dir / "base.raw");
+    ASSERT_EQ(::unlink((dir / "base.raw").c_str()), 0);
+    auto result = discover_top();
+    ASSERT_EQ(result.vms.size(), 1u);
+    ASSERT_EQ(result.vms[0].disks.size(), 1u);
+    EXPECT_EQ(result.vms[0].disks[0].backing, (std::vector<std::string>{dir / "mid.qcow2"}));
+    const std::string& cut = result.vms[0].disks[0].backing_missing;
+    EXPECT_NE(cut.find(dir / "base.raw" + " missing"), std::string::npos) << cut;
+    EXPECT_NE(cut.find("holds a deleted file of that name"), std::string::npos) << cut;
+    ASSERT_EQ(result.problems.size(), 1u);
+    EXPECT_TRUE(result.problems[0].warning);
   }
 }
 
