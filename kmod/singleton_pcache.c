@@ -267,7 +267,7 @@ static struct task_struct *sg_pidfd_task(int pidfd)
  * (PTRACE_MODE_ATTACH_REALCREDS)? ptrace_may_access() is not exported: its
  * credential and dumpability rules are applied here. The LSM hook (Yama's
  * ptrace_scope) cannot be called from a module; CAP_SYS_ADMIN is required on
- * top (checked by the ioctl).
+ * top (checked by the ioctl). Called under task->signal->exec_update_lock.
  */
 static int sg_may_read_memory(struct task_struct *task, struct mm_struct *mm)
 {
@@ -447,12 +447,23 @@ static long sg_ioc_process_pages(unsigned long uarg)
 	task = sg_pidfd_task(a.pidfd);
 	if (IS_ERR(task))
 		return PTR_ERR(task);
-	/* A reference to mm_users: its mappings stay while we look. */
-	mm = get_task_mm(task);
-	err = -ESRCH;
-	if (!mm)
+	/*
+	 * As mm_access() does: exec_update_lock keeps an exec (of a setuid
+	 * program, say) from replacing the mm and the credentials between the
+	 * grab and the check, so the mm checked is the mm read. A reference to
+	 * mm_users: its mappings stay while we look.
+	 */
+	err = down_read_killable(&task->signal->exec_update_lock);
+	if (err)
 		goto out_task;
+	mm = get_task_mm(task);
+	if (!mm) {
+		up_read(&task->signal->exec_update_lock);
+		err = -ESRCH;
+		goto out_task;
+	}
 	err = sg_may_read_memory(task, mm);
+	up_read(&task->signal->exec_update_lock);
 	if (err)
 		goto out_mm;
 	stage = kvmalloc_array(SG_PROCESS_CHUNK, sizeof(*stage), GFP_KERNEL);
