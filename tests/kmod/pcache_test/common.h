@@ -109,5 +109,6 @@ void test_stress(int seconds, char **dirs, int ndirs);
 void test_process(const char *dir);
 void test_ksm(void);
 void test_hugetlb(void);
+void test_procrace(int seconds);
 
 #endif /* SG_PCACHE_TEST_COMMON_H */
