@@ -292,6 +292,11 @@ static int sg_may_read_memory(struct task_struct *task, struct mm_struct *mm)
 	return 0;
 }
 
+/*
+ * get_user_pages_remote() adds FOLL_TOUCH on 6.1 and 6.12: pages found are
+ * marked accessed (folio_mark_accessed(), a young PMD for a THP), as
+ * process_vm_readv's pin_user_pages_remote() marks them (kmod/ABI.md).
+ */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
 #define sg_gup_remote(mm, addr, nr, pages) \
 	get_user_pages_remote(mm, addr, nr, FOLL_NOFAULT, pages, NULL)

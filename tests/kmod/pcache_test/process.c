@@ -116,8 +116,8 @@ static size_t resident(const void *p, size_t len)
 	return n;
 }
 
-/* Is our page at p mapped to the kernel's zero page? (pagemap + kpageflags.) */
-static bool kernel_zero_page(const void *p)
+/* The kpageflags of our page at p (pagemap + kpageflags); 0 if not present. */
+static uint64_t kpage_flags(const void *p)
 {
 	uint64_t entry = 0, flags = 0;
 	int pm = open("/proc/self/pagemap", O_RDONLY), kf = open("/proc/kpageflags", O_RDONLY);
@@ -133,7 +133,44 @@ static bool kernel_zero_page(const void *p)
 	}
 	close(pm);
 	close(kf);
-	return (flags >> 24) & 1;	/* KPF_ZERO_PAGE */
+	return flags;
+}
+
+/* Is our page at p mapped to the kernel's zero page? */
+static bool kernel_zero_page(const void *p)
+{
+	return (kpage_flags(p) >> 24) & 1;	/* KPF_ZERO_PAGE */
+}
+
+/*
+ * get_user_pages_remote() adds FOLL_TOUCH (kmod/ABI.md): each page it finds
+ * is marked accessed, as process_vm_readv marks what it copies. Fresh
+ * anonymous pages start without PG_referenced (KPF_REFERENCED) and have it
+ * after a call.
+ */
+static void test_accessed(void)
+{
+	const size_t pages = 64;
+	int self = pidfd_of(getpid());
+	unsigned char *m = map_anon(pages * PG, 0);
+	struct sg_pcache_vpage *e;
+	size_t before = 0, after = 0;
+
+	if (madvise(m, pages * PG, MADV_NOHUGEPAGE))
+		die("MADV_NOHUGEPAGE");
+	fill(m, pages * PG, 4243);
+	for (size_t i = 0; i < pages; i++)
+		before += (kpage_flags(m + i * PG) >> 2) & 1;	/* KPF_REFERENCED */
+	e = describe_all(self, (uintptr_t)m, pages, 1000);
+	for (size_t i = 0; i < pages; i++)
+		after += (kpage_flags(m + i * PG) >> 2) & 1;
+	printf("process: accessed: %zu of %zu fresh pages referenced before the call, %zu after%s\n",
+	       before, pages, after, before == pages ? " (not exercised)" : "");
+	CHECK(after == pages, "%zu of %zu pages referenced after the call (FOLL_TOUCH)", after,
+	      pages);
+	free(e);
+	munmap(m, pages * PG);
+	close(self);
 }
 
 /* Our own memory through a pidfd of ourselves (the same thread group). */
@@ -557,6 +594,7 @@ void test_process(const char *dir)
 	test_contents(dir);
 	test_cursor();
 	test_skipped_mappings();
+	test_accessed();
 	test_permissions();
 	test_exit();
 	test_bad_process_input(dir);
