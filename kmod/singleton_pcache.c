@@ -12,7 +12,8 @@
  * Another process's memory (PROCESS_PAGES) is hashed in place the same way:
  * get_user_pages_remote() with FOLL_NOFAULT takes a plain reference (not a
  * pin: a KSM page is not unshared) to pages that are present, and faults
- * nothing in; access is checked as process_vm_readv checks it.
+ * nothing in (before 6.6 gup would fault hugetlb pages in: such mappings are
+ * refused); access is checked as process_vm_readv checks it.
  *
  * The ABI is kmod/include/uapi/singleton_pcache.h.
  */
@@ -22,6 +23,7 @@
 #include <linux/fs.h>
 #include <linux/file.h>
 #include <linux/highmem.h>
+#include <linux/hugetlb_inline.h>
 #include <linux/magic.h>
 #include <linux/cred.h>
 #include <linux/mmap_lock.h>
@@ -265,7 +267,7 @@ static struct task_struct *sg_pidfd_task(int pidfd)
  * (PTRACE_MODE_ATTACH_REALCREDS)? ptrace_may_access() is not exported: its
  * credential and dumpability rules are applied here. The LSM hook (Yama's
  * ptrace_scope) cannot be called from a module; CAP_SYS_ADMIN is required on
- * top (checked by the ioctl).
+ * top (checked by the ioctl). Called under task->signal->exec_update_lock.
  */
 static int sg_may_read_memory(struct task_struct *task, struct mm_struct *mm)
 {
@@ -290,6 +292,11 @@ static int sg_may_read_memory(struct task_struct *task, struct mm_struct *mm)
 	return 0;
 }
 
+/*
+ * get_user_pages_remote() adds FOLL_TOUCH on 6.1 and 6.12: pages found are
+ * marked accessed (folio_mark_accessed(), a young PMD for a THP), as
+ * process_vm_readv's pin_user_pages_remote() marks them (kmod/ABI.md).
+ */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
 #define sg_gup_remote(mm, addr, nr, pages) \
 	get_user_pages_remote(mm, addr, nr, FOLL_NOFAULT, pages, NULL)
@@ -331,34 +338,78 @@ static void sg_describe_vpage(struct page *page, struct sg_pcache_vpage *e)
 }
 
 /*
- * Describes the pages [addr, addr + nr * PAGE_SIZE) of mm into out[], under
- * its mmap_lock (held for reading); pages[] holds nr pointers. A page FOLL_NOFAULT cannot get (not
- * present, swapped, unmapped, unreadable, I/O memory) stays all zero.
+ * Would get_user_pages_remote() fault in pages of this VMA despite
+ * FOLL_NOFAULT? Before 6.6 it hands hugetlb VMAs to follow_hugetlb_page(),
+ * which calls hugetlb_fault() for a huge page that is not there whatever
+ * FOLL_NOFAULT says (only faultin_page() looks at that flag). 6.6 retired
+ * follow_hugetlb_page(): hugetlb goes through follow_page_mask() and
+ * faultin_page() like any other VMA. A module cannot walk hugetlb page
+ * tables itself (huge_pte_offset() and the hugetlb VMA lock are not
+ * exported), so such a VMA is refused (kmod/ABI.md: EOPNOTSUPP).
  */
-static void sg_describe_range(struct mm_struct *mm, unsigned long addr,
-			      unsigned long nr, struct page **pages,
-			      struct sg_pcache_vpage *out)
+static bool sg_gup_would_fault(struct vm_area_struct *vma)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
+	return is_vm_hugetlb_page(vma);
+#else
+	return false;
+#endif
+}
+
+/*
+ * Describes the pages [addr, addr + nr * PAGE_SIZE) of mm into out[], under
+ * its mmap_lock (held for reading); pages[] holds nr pointers. A page
+ * FOLL_NOFAULT cannot get (not present, swapped, under migration) stays all
+ * zero, and so do whole VMAs gup would refuse page by page (no VM_READ,
+ * VM_IO or VM_PFNMAP) and gaps between VMAs. gup is asked only about
+ * addresses inside a VMA: just below a stack 6.12 warns ("GUP no longer
+ * grows the stack"), and kernels without the 2023 StackRot fixes grew it.
+ *
+ * *described is how many pages from addr were described. Returns 0, -EINTR
+ * (fatal signal) or -EOPNOTSUPP: the VMA at addr + *described is one gup
+ * would fault in (sg_gup_would_fault()); nothing past it was looked at.
+ */
+static int sg_describe_range(struct mm_struct *mm, unsigned long addr,
+			     unsigned long nr, struct page **pages,
+			     struct sg_pcache_vpage *out,
+			     unsigned long *described)
 {
 	unsigned long done = 0;
+	int err = 0;
 
 	while (done < nr) {
-		unsigned long want = nr - done;
 		unsigned long a = addr + done * PAGE_SIZE;
-		long got = sg_gup_remote(mm, a, want, pages);
-		long i;
+		struct vm_area_struct *vma = find_vma(mm, a);
+		unsigned long span;
+		long got, i;
 
-		if (got <= 0) {
-			/* The first page is not there; in a gap between
-			 * mappings, skip to the next mapping. */
-			struct vm_area_struct *vma = find_vma(mm, a);
-			unsigned long skip = 1;
-
-			if (!vma)
-				skip = nr - done;
-			else if (vma->vm_start > a)
-				skip = min_t(unsigned long, nr - done,
-					     (vma->vm_start - a) >> PAGE_SHIFT);
-			done += skip;
+		if (!vma) {		/* nothing mapped from a on */
+			done = nr;
+			break;
+		}
+		if (vma->vm_start > a) {	/* a gap: skip to the VMA */
+			done += min_t(unsigned long, nr - done,
+				      (vma->vm_start - a) >> PAGE_SHIFT);
+			continue;
+		}
+		span = min_t(unsigned long, nr - done,
+			     (vma->vm_end - a) >> PAGE_SHIFT);
+		if ((vma->vm_flags & (VM_IO | VM_PFNMAP)) ||
+		    !(vma->vm_flags & VM_READ)) {
+			done += span;
+			continue;
+		}
+		if (sg_gup_would_fault(vma)) {
+			err = -EOPNOTSUPP;
+			break;
+		}
+		got = sg_gup_remote(mm, a, span, pages);
+		if (got == -EINTR) {
+			err = -EINTR;
+			break;
+		}
+		if (got <= 0) {		/* the page at a is not there */
+			done++;
 			continue;
 		}
 		for (i = 0; i < got; i++) {
@@ -367,6 +418,8 @@ static void sg_describe_range(struct mm_struct *mm, unsigned long addr,
 		}
 		done += got;
 	}
+	*described = done;
+	return err;
 }
 
 static long sg_ioc_process_pages(unsigned long uarg)
@@ -399,12 +452,23 @@ static long sg_ioc_process_pages(unsigned long uarg)
 	task = sg_pidfd_task(a.pidfd);
 	if (IS_ERR(task))
 		return PTR_ERR(task);
-	/* A reference to mm_users: its mappings stay while we look. */
-	mm = get_task_mm(task);
-	err = -ESRCH;
-	if (!mm)
+	/*
+	 * As mm_access() does: exec_update_lock keeps an exec (of a setuid
+	 * program, say) from replacing the mm and the credentials between the
+	 * grab and the check, so the mm checked is the mm read. A reference to
+	 * mm_users: its mappings stay while we look.
+	 */
+	err = down_read_killable(&task->signal->exec_update_lock);
+	if (err)
 		goto out_task;
+	mm = get_task_mm(task);
+	if (!mm) {
+		up_read(&task->signal->exec_update_lock);
+		err = -ESRCH;
+		goto out_task;
+	}
 	err = sg_may_read_memory(task, mm);
+	up_read(&task->signal->exec_update_lock);
 	if (err)
 		goto out_mm;
 	stage = kvmalloc_array(SG_PROCESS_CHUNK, sizeof(*stage), GFP_KERNEL);
@@ -418,6 +482,7 @@ static long sg_ioc_process_pages(unsigned long uarg)
 	err = 0;
 	while (n < total) {
 		unsigned long nr = min_t(unsigned long, total - n, SG_PROCESS_CHUNK);
+		unsigned long got;
 
 		/* The process is exiting: what it held is going away. */
 		if (task->flags & PF_EXITING) {
@@ -429,14 +494,25 @@ static long sg_ioc_process_pages(unsigned long uarg)
 			err = -EINTR;
 			break;
 		}
-		sg_describe_range(mm, addr, nr, pages, stage);
+		err = sg_describe_range(mm, addr, nr, pages, stage, &got);
 		mmap_read_unlock(mm);
-		if (copy_to_user(out + n, stage, nr * sizeof(*stage))) {
+		if (got && copy_to_user(out + n, stage, got * sizeof(*stage))) {
 			err = -EFAULT;
 			break;
 		}
-		n += nr;
-		addr += nr * PAGE_SIZE;
+		n += got;
+		addr += got * PAGE_SIZE;
+		if (err == -EOPNOTSUPP) {
+			/*
+			 * A mapping gup would fault in: the call ends before
+			 * it (next is its start); a call starting in it fails.
+			 */
+			if (n)
+				err = 0;
+			break;
+		}
+		if (err)
+			break;
 		cond_resched();
 		if (fatal_signal_pending(current)) {
 			err = -EINTR;

@@ -60,20 +60,12 @@ class VmSnapshotter {
       out_.counts.region_bytes += region.size();
       out_.counts.resident_bytes += region.rss_bytes;
     }
+    hashes_.reserve(out_.counts.resident_bytes / kPageBytes);
     if (options_.in_place != nullptr) {
       snapshot_in_place(regions, *options_.in_place);
-      return;
+    } else {
+      for (const auto& region : regions) copy_range(region.start, region.end);
     }
-    std::unique_ptr<PagemapReader> pagemap;
-    try {
-      pagemap = std::make_unique<PagemapReader>(vm_.pid);
-      mem_file_ = std::make_unique<ProcessMemFile>(vm_.pid);
-    } catch (const SystemError& e) {
-      stop(e.err(), "open /proc/" + std::to_string(vm_.pid) + "/pagemap or /mem");
-    }
-    hashes_.reserve(out_.counts.resident_bytes / kPageBytes);
-    entries_.resize(std::max<size_t>(1, options_.pagemap_batch_pages));
-    for (const auto& region : regions) snapshot_region(region, *pagemap);
     flush(pinned_);
     flush(unpinned_);
   }
@@ -100,7 +92,12 @@ class VmSnapshotter {
         try {
           next = process->describe(vaddr, region.end, pages);
         } catch (const SystemError& e) {
-          stop(e.err(), hasher.name() + " process pages");
+          if (e.err() != EOPNOTSUPP) stop(e.err(), hasher.name() + " process pages");
+          // Memory the hasher cannot look at without faulting pages in (hugetlb before Linux
+          // 6.6): the pages pagemap shows present are copied out like any snapshot's.
+          out_.counts.regions_copied++;
+          copy_range(vaddr, region.end);
+          break;
         }
         if (next <= vaddr || next > region.end) stop(EIO, hasher.name() + " process pages: no progress");
         vaddr = next;
@@ -117,11 +114,22 @@ class VmSnapshotter {
     }
   }
 
-  void snapshot_region(const MemoryRegion& region, const PagemapReader& pagemap) {
-    for (uint64_t vaddr = region.start; vaddr < region.end;) {
-      size_t pages = std::min<uint64_t>(entries_.size(), (region.end - vaddr) / kPageBytes);
+  // Copies out and hashes the present pages of [start, end): pagemap says which pages are
+  // present, and nothing else is touched (no page is faulted in).
+  void copy_range(uint64_t start, uint64_t end) {
+    if (!pagemap_) {
+      try {
+        pagemap_ = std::make_unique<PagemapReader>(vm_.pid);
+        mem_file_ = std::make_unique<ProcessMemFile>(vm_.pid);
+      } catch (const SystemError& e) {
+        stop(e.err(), "open /proc/" + std::to_string(vm_.pid) + "/pagemap or /mem");
+      }
+      entries_.resize(std::max<size_t>(1, options_.pagemap_batch_pages));
+    }
+    for (uint64_t vaddr = start; vaddr < end;) {
+      size_t pages = std::min<uint64_t>(entries_.size(), (end - vaddr) / kPageBytes);
       std::span<PagemapEntry> window(entries_.data(), pages);
-      size_t got = pagemap.read(vaddr, window);
+      size_t got = pagemap_->read(vaddr, window);
       if (got < pages) stop(ESRCH, "read pagemap");
       classify(vaddr, window);
       vaddr += pages * kPageBytes;
@@ -248,6 +256,7 @@ class VmSnapshotter {
   size_t batch_pages_ = 0;
   ReadQueue pinned_{.pin = true};
   ReadQueue unpinned_{.pin = false};
+  std::unique_ptr<PagemapReader> pagemap_;  // opened on the first copy
   std::unique_ptr<ProcessMemFile> mem_file_;
   std::vector<PagemapEntry> entries_;
   WindowFrameFlags frame_flags_;

@@ -26,7 +26,8 @@ struct SnapshotOptions {
   // reports, and tests that must act in the middle of a snapshot.
   std::function<void(uint64_t pages_read)> on_batch;
   // Hashes the pages in place (the module) instead of copying them out; nullptr: copy
-  // (process_vm_readv for exclusive pages, /proc/PID/mem for shared and KSM ones).
+  // (process_vm_readv for exclusive pages, /proc/PID/mem for shared and KSM ones). A region the
+  // hasher refuses (EOPNOTSUPP: hugetlb memory on kernels before 6.6) is copied.
   const InPlaceHasher* in_place = nullptr;
 };
 
@@ -40,6 +41,9 @@ struct SnapshotCounts {
   uint64_t ksm_pages = 0;          // present pages on a KSM frame
   uint64_t ksm_hashes_reused = 0;  // KSM pages whose hash came from the cache (not read)
   uint64_t pages_read = 0;         // pages copied from the process (or hashed in place)
+  // Regions (or their tails) the in-place hasher cannot look at without faulting pages in
+  // (hugetlb memory before Linux 6.6: EOPNOTSUPP), copied out instead.
+  uint64_t regions_copied = 0;
   double seconds = 0;
 };
 

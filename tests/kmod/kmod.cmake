@@ -11,7 +11,7 @@ set(sg_pt ${CMAKE_CURRENT_LIST_DIR}/pcache_test)
 add_executable(sg_pcache_test ${sg_pt}/main.c ${sg_pt}/common.c
   ${sg_pt}/device.c ${sg_pt}/compare.c ${sg_pt}/evict.c ${sg_pt}/blockdev.c ${sg_pt}/halffolio.c
   ${sg_pt}/retired.c ${sg_pt}/badinput.c ${sg_pt}/abi.c ${sg_pt}/fuzz.c ${sg_pt}/dirtysafety.c
-  ${sg_pt}/stress.c ${sg_pt}/process.c)
+  ${sg_pt}/stress.c ${sg_pt}/process.c ${sg_pt}/procrace.c)
 target_link_options(sg_pcache_test PRIVATE -static)
 target_link_libraries(sg_pcache_test PRIVATE ${SG_XXHASH_STATIC} Threads::Threads)
 

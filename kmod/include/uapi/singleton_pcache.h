@@ -183,7 +183,10 @@ SG_PCACHE_STATIC_ASSERT(sizeof(struct sg_pcache_vpage) == 16,
  * faulting anything in. One entry per 4 KiB page from `start`, at most
  * max_entries per call; `next` says where to resume (== end: status DONE).
  * Needs ptrace read access to the process, as process_vm_readv does, on top
- * of CAP_SYS_ADMIN (-EPERM). The process gone: -ESRCH.
+ * of CAP_SYS_ADMIN (-EPERM). The process gone: -ESRCH. Kernels before 6.6
+ * cannot look at a hugetlb mapping without faulting it in: a call stops
+ * before one (fewer entries, `next` its start), a call starting in one fails
+ * with -EOPNOTSUPP (kmod/ABI.md).
  */
 struct sg_pcache_process_pages {
 	__u32 size;		/* in */

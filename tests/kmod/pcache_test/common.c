@@ -3,7 +3,13 @@
 #include "common.h"
 
 #include <stdarg.h>
+#include <sys/types.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 const char *g_test = "?";
 int g_failures;
@@ -275,4 +281,57 @@ unsigned long ioc_sized(unsigned long cmd, unsigned int size)
 {
 	return (cmd & ~((unsigned long)_IOC_SIZEMASK << _IOC_SIZESHIFT)) |
 	       ((unsigned long)(size & _IOC_SIZEMASK) << _IOC_SIZESHIFT);
+}
+
+int pidfd_of(pid_t pid)
+{
+	int fd = syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd < 0)
+		die("pidfd_open");
+	return fd;
+}
+
+int process_pages(int pidfd, uint64_t start, size_t pages, uint32_t max,
+		  struct sg_pcache_vpage *e, struct sg_pcache_process_pages *out)
+{
+	struct sg_pcache_process_pages a = {
+		.size = sizeof(a), .pidfd = pidfd, .max_entries = max,
+		.start = start, .end = start + pages * PG,
+		.entries = (uint64_t)(uintptr_t)e,
+	};
+	int r = ioc(SG_PCACHE_IOC_PROCESS_PAGES, &a);
+
+	if (out)
+		*out = a;
+	return r;
+}
+
+bool kernel_before(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		die("uname");
+	return ma < major || (ma == major && mi < minor);
+}
+
+long meminfo_kb(const char *key)
+{
+	char line[256];
+	size_t len = strlen(key);
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		die("/proc/meminfo");
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, len) && line[len] == ':') {
+			v = atol(line + len + 1);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
 }

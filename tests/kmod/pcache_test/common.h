@@ -62,6 +62,17 @@ int evict(int fd, const struct sg_pcache_range *r, uint32_t nr,
 uint64_t skipped(const struct sg_pcache_evict *a);
 void print_evict(const char *what, const struct sg_pcache_evict *a);
 
+/* --- processes (PROCESS_PAGES) ------------------------------------------- */
+
+int pidfd_of(pid_t pid);	/* dies on failure */
+/* PROCESS_PAGES over [start, start + pages * PG); 0 or -errno; *out the struct after. */
+int process_pages(int pidfd, uint64_t start, size_t pages, uint32_t max,
+		  struct sg_pcache_vpage *e, struct sg_pcache_process_pages *out);
+/* The running kernel is older than major.minor. */
+bool kernel_before(int major, int minor);
+/* A /proc/meminfo value ("HugePages_Free": a count, others in kB); -1 if absent. */
+long meminfo_kb(const char *key);
+
 /* --- test files and the page cache ---------------------------------------- */
 
 /* A file of `size` deterministic bytes; `data` keeps a copy. */
@@ -97,5 +108,7 @@ void test_dirtysafety(const char *dir, const char *label, int seconds);
 void test_stress(int seconds, char **dirs, int ndirs);
 void test_process(const char *dir);
 void test_ksm(void);
+void test_hugetlb(void);
+void test_procrace(int seconds);
 
 #endif /* SG_PCACHE_TEST_COMMON_H */

@@ -18,6 +18,8 @@
  *   sg_pcache_test stress SECONDS DIR...
  *   sg_pcache_test process DIR                   PROCESS_PAGES: another process's memory
  *   sg_pcache_test ksm                           PROCESS_PAGES leaves KSM pages merged
+ *   sg_pcache_test hugetlb                       hugetlb pages never faulted in
+ *   sg_pcache_test procrace SECONDS              PROCESS_PAGES on a process that remaps
  *
  * Each mode is MODE.c (its test_MODE()); common.{h,c} hold what several
  * modes use: reporting, ioctl wrappers, test files and cache counts.
@@ -58,6 +60,10 @@ int main(int argc, char **argv)
 		test_process(argv[2]);
 	} else if (!strcmp(cmd, "ksm")) {
 		test_ksm();
+	} else if (!strcmp(cmd, "hugetlb")) {
+		test_hugetlb();
+	} else if (!strcmp(cmd, "procrace") && argc >= 3) {
+		test_procrace(atoi(argv[2]));
 	} else if (!strcmp(cmd, "stress") && argc >= 4) {
 		test_stress(atoi(argv[2]), argv + 3, argc - 3);
 	} else {

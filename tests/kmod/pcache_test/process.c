@@ -3,9 +3,13 @@
  * sg_pcache_test process: PROCESS_PAGES, another process's memory hashed in
  * place. Hashes equal userspace XXH64 (random, zero-filled and THP-backed
  * memory, and the shared zero page); pages never touched stay non-resident
- * (FOLL_NOFAULT: anonymous and file-backed); the resume cursor; permissions
+ * (FOLL_NOFAULT: anonymous and file-backed); I/O memory ([vvar]) and a large
+ * PROT_NONE range absent, one call each; the resume cursor; permissions
  * (another user's or a non-dumpable process without CAP_SYS_PTRACE: EPERM);
  * a process exited or exiting: ESRCH; one errno per kind of bad input.
+ *
+ * sg_pcache_test hugetlb: another process's hugetlb memory, never faulted in
+ * (EOPNOTSUPP before 6.6, where gup would; see test_hugetlb()).
  *
  * sg_pcache_test ksm: two processes with the same pages merged by KSM; a
  * snapshot through the module leaves pages_sharing unchanged.
@@ -20,9 +24,6 @@
 #include <time.h>
 #include <xxhash.h>
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
 #ifndef MADV_HUGEPAGE
 #define MADV_HUGEPAGE 14
 #endif
@@ -37,31 +38,6 @@
 #endif
 
 #define MIB (1024UL * 1024)
-
-static int pidfd_of(pid_t pid)
-{
-	int fd = syscall(SYS_pidfd_open, pid, 0);
-
-	if (fd < 0)
-		die("pidfd_open");
-	return fd;
-}
-
-/* PROCESS_PAGES over [start, start + pages * PG); 0 or -errno. */
-static int process_pages(int pidfd, uint64_t start, size_t pages, uint32_t max,
-			 struct sg_pcache_vpage *e, struct sg_pcache_process_pages *out)
-{
-	struct sg_pcache_process_pages a = {
-		.size = sizeof(a), .pidfd = pidfd, .max_entries = max,
-		.start = start, .end = start + pages * PG,
-		.entries = (uint64_t)(uintptr_t)e,
-	};
-	int r = ioc(SG_PCACHE_IOC_PROCESS_PAGES, &a);
-
-	if (out)
-		*out = a;
-	return r;
-}
 
 /* All of [start, start + pages * PG) in calls of `per_call` entries. */
 static struct sg_pcache_vpage *describe_all(int pidfd, uint64_t start, size_t pages,
@@ -140,8 +116,8 @@ static size_t resident(const void *p, size_t len)
 	return n;
 }
 
-/* Is our page at p mapped to the kernel's zero page? (pagemap + kpageflags.) */
-static bool kernel_zero_page(const void *p)
+/* The kpageflags of our page at p (pagemap + kpageflags); 0 if not present. */
+static uint64_t kpage_flags(const void *p)
 {
 	uint64_t entry = 0, flags = 0;
 	int pm = open("/proc/self/pagemap", O_RDONLY), kf = open("/proc/kpageflags", O_RDONLY);
@@ -157,7 +133,44 @@ static bool kernel_zero_page(const void *p)
 	}
 	close(pm);
 	close(kf);
-	return (flags >> 24) & 1;	/* KPF_ZERO_PAGE */
+	return flags;
+}
+
+/* Is our page at p mapped to the kernel's zero page? */
+static bool kernel_zero_page(const void *p)
+{
+	return (kpage_flags(p) >> 24) & 1;	/* KPF_ZERO_PAGE */
+}
+
+/*
+ * get_user_pages_remote() adds FOLL_TOUCH (kmod/ABI.md): each page it finds
+ * is marked accessed, as process_vm_readv marks what it copies. Fresh
+ * anonymous pages start without PG_referenced (KPF_REFERENCED) and have it
+ * after a call.
+ */
+static void test_accessed(void)
+{
+	const size_t pages = 64;
+	int self = pidfd_of(getpid());
+	unsigned char *m = map_anon(pages * PG, 0);
+	struct sg_pcache_vpage *e;
+	size_t before = 0, after = 0;
+
+	if (madvise(m, pages * PG, MADV_NOHUGEPAGE))
+		die("MADV_NOHUGEPAGE");
+	fill(m, pages * PG, 4243);
+	for (size_t i = 0; i < pages; i++)
+		before += (kpage_flags(m + i * PG) >> 2) & 1;	/* KPF_REFERENCED */
+	e = describe_all(self, (uintptr_t)m, pages, 1000);
+	for (size_t i = 0; i < pages; i++)
+		after += (kpage_flags(m + i * PG) >> 2) & 1;
+	printf("process: accessed: %zu of %zu fresh pages referenced before the call, %zu after%s\n",
+	       before, pages, after, before == pages ? " (not exercised)" : "");
+	CHECK(after == pages, "%zu of %zu pages referenced after the call (FOLL_TOUCH)", after,
+	      pages);
+	free(e);
+	munmap(m, pages * PG);
+	close(self);
 }
 
 /* Our own memory through a pidfd of ourselves (the same thread group). */
@@ -503,14 +516,263 @@ static void test_bad_process_input(const char *dir)
 	close(self);
 }
 
+/* The [start, end) of our mapping named `name` ("[vvar]"); 0 if there is none. */
+static uint64_t named_mapping(const char *name, uint64_t *end)
+{
+	char line[512];
+	uint64_t start = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (!f)
+		die("maps");
+	while (fgets(line, sizeof(line), f)) {
+		char *nl = strchr(line, '\n');
+		size_t len = strlen(name);
+
+		if (nl)
+			*nl = 0;
+		if (strlen(line) >= len && !strcmp(line + strlen(line) - len, name) &&
+		    sscanf(line, "%" SCNx64 "-%" SCNx64, &start, end) == 2)
+			break;
+		start = 0;
+	}
+	fclose(f);
+	return start;
+}
+
+/*
+ * Mappings gup refuses page by page are skipped whole: I/O memory (the vDSO's
+ * [vvar]: VM_IO | VM_PFNMAP) and a large PROT_NONE reservation are absent, no
+ * error, one call each.
+ */
+static void test_skipped_mappings(void)
+{
+	int self = pidfd_of(getpid());
+	const size_t none_pages = 65536;	/* 256 MiB, the most one call takes */
+	void *none = mmap(NULL, none_pages * PG, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct sg_pcache_vpage *e = calloc(none_pages, sizeof(*e));
+	struct sg_pcache_process_pages a;
+	uint64_t vvar_end = 0, vvar = named_mapping("[vvar]", &vvar_end);
+	struct timespec t0, t1;
+	size_t flagged = 0;
+
+	if (none == MAP_FAILED || !e)
+		die("PROT_NONE reservation");
+	if (!vvar) {
+		fail("no [vvar] mapping in /proc/self/maps");
+	} else {
+		size_t n = (vvar_end - vvar) / PG;
+
+		expect("[vvar] (VM_IO | VM_PFNMAP)", process_pages(self, vvar, n, n, e, &a), 0);
+		for (size_t i = 0; i < n; i++)
+			flagged += e[i].flags != 0;
+		CHECK(a.nr_entries == n && !flagged, "[vvar]: %u entries of %zu, %zu flagged",
+		      a.nr_entries, n, flagged);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	expect("256 MiB of PROT_NONE",
+	       process_pages(self, (uintptr_t)none, none_pages, none_pages, e, &a), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	flagged = 0;
+	for (size_t i = 0; i < none_pages; i++)
+		flagged += e[i].flags != 0;
+	CHECK(a.nr_entries == none_pages && !flagged && (a.status & SG_PCACHE_STATUS_DONE),
+	      "PROT_NONE: %u entries of %zu, %zu flagged, status %#x", a.nr_entries, none_pages,
+	      flagged, a.status);
+	printf("process: [vvar] %s; 256 MiB PROT_NONE in one call: %.3f s\n",
+	       vvar ? "absent" : "missing",
+	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	munmap(none, none_pages * PG);
+	free(e);
+	close(self);
+}
+
 void test_process(const char *dir)
 {
 	g_test = "process";
 	test_contents(dir);
 	test_cursor();
+	test_skipped_mappings();
+	test_accessed();
 	test_permissions();
 	test_exit();
 	test_bad_process_input(dir);
+}
+
+#define HUGE_SZ (2 * MIB)
+#define HUGE_N 8		/* huge pages in the child's hugetlb mapping */
+#define HUGE_TOUCHED 2		/* of which it writes the first two */
+#define SIDE 16			/* 4 KiB pages mapped on each side of it */
+
+struct huge_child {
+	pid_t pid;
+	int pidfd;
+	uint64_t before, huge, after;	/* the three mappings, adjacent */
+};
+
+/*
+ * A child with SIDE anonymous pages, HUGE_N private hugetlb pages (the first
+ * HUGE_TOUCHED written, the others never touched) and SIDE anonymous pages,
+ * adjacent in that order; all written with fill() seeds 1, 2, 3.
+ */
+static bool spawn_huge_child(struct huge_child *c)
+{
+	uint64_t addr[3];
+	int p[2];
+
+	if (pipe(p))
+		die("pipe");
+	c->pid = fork();
+	if (c->pid < 0)
+		die("fork");
+	if (!c->pid) {
+		size_t span = HUGE_N * HUGE_SZ + 4 * HUGE_SZ;
+		unsigned char *r = mmap(NULL, span, PROT_NONE,
+					MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		unsigned char *h, *b, *a;
+		const int rw = PROT_READ | PROT_WRITE;
+		const int fixed = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+
+		if (r == MAP_FAILED)
+			_exit(90);
+		h = (unsigned char *)(((uintptr_t)r + 2 * HUGE_SZ) & ~(uintptr_t)(HUGE_SZ - 1));
+		b = h - SIDE * PG;
+		a = h + HUGE_N * HUGE_SZ;
+		if (mmap(b, SIDE * PG, rw, fixed, -1, 0) == MAP_FAILED ||
+		    mmap(a, SIDE * PG, rw, fixed, -1, 0) == MAP_FAILED)
+			_exit(91);
+		if (mmap(h, HUGE_N * HUGE_SZ, rw, fixed | MAP_HUGETLB, -1, 0) == MAP_FAILED) {
+			addr[0] = 0;	/* no huge pages: say so */
+			if (write(p[1], addr, sizeof(addr)) != sizeof(addr))
+				_exit(92);
+			_exit(0);
+		}
+		fill(b, SIDE * PG, 1);
+		fill(h, HUGE_TOUCHED * HUGE_SZ, 2);
+		fill(a, SIDE * PG, 3);
+		addr[0] = (uintptr_t)b;
+		addr[1] = (uintptr_t)h;
+		addr[2] = (uintptr_t)a;
+		if (write(p[1], addr, sizeof(addr)) != sizeof(addr))
+			_exit(93);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	if (read(p[0], addr, sizeof(addr)) != sizeof(addr))
+		die("hugetlb child start");
+	close(p[0]);
+	if (!addr[0]) {
+		waitpid(c->pid, NULL, 0);
+		return false;
+	}
+	c->before = addr[0];
+	c->huge = addr[1];
+	c->after = addr[2];
+	c->pidfd = pidfd_of(c->pid);
+	return true;
+}
+
+/* Entries [0, n) are present pages filled with fill(seed), flagged `must` too. */
+static void check_filled(const char *what, const struct sg_pcache_vpage *e, size_t n,
+			 uint64_t seed, uint32_t must)
+{
+	unsigned char *want = malloc(n * PG);
+	size_t bad = 0;
+
+	if (!want)
+		die("malloc");
+	fill(want, n * PG, seed);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t flags = SG_PCACHE_VPAGE_PRESENT | SG_PCACHE_VPAGE_HASHED | must;
+
+		if ((e[i].flags & flags) != flags || e[i].xxh64 != XXH64(want + i * PG, PG, 0))
+			bad++;
+	}
+	CHECK(!bad, "%s: %zu of %zu pages not present, flagged %#x and hashed as userspace "
+	      "XXH64 does (page 0: flags %#x)", what, bad, n, must, e[0].flags);
+	free(want);
+}
+
+/*
+ * sg_pcache_test hugetlb: another process's hugetlb memory (vm.nr_hugepages
+ * set by guest-tests.sh). Never-touched huge pages stay unallocated
+ * (HugePages_Free unchanged) on every kernel. Before 6.6, where gup would
+ * fault them in, a call stops before the hugetlb mapping and a call starting
+ * in it fails with EOPNOTSUPP (kmod/ABI.md); from 6.6 the written huge pages
+ * are hashed (flag LARGE) and the others are absent.
+ */
+void test_hugetlb(void)
+{
+	const size_t huge_pages = HUGE_N * HUGE_SZ / PG, touched = HUGE_TOUCHED * HUGE_SZ / PG;
+	const size_t total = SIDE + huge_pages + SIDE;
+	const bool refused = kernel_before(6, 6);
+	struct sg_pcache_vpage *e = calloc(total, sizeof(*e));
+	struct sg_pcache_process_pages a;
+	struct huge_child c;
+	long total_huge = meminfo_kb("HugePages_Total"), free_before, free_after;
+
+	g_test = "hugetlb";
+	open_dev();
+	if (!e)
+		die("calloc");
+	if (total_huge < 0) {
+		fail("this kernel has no hugetlbfs (no HugePages_Total in /proc/meminfo)");
+		return;
+	}
+	if (meminfo_kb("Hugepagesize") != 2048) {
+		fail("huge page size %ld kB, not 2048", meminfo_kb("Hugepagesize"));
+		return;
+	}
+	if (meminfo_kb("HugePages_Free") < HUGE_N) {
+		fail("%ld of %ld huge pages free, %d needed (guest-tests.sh sets vm.nr_hugepages)",
+		     meminfo_kb("HugePages_Free"), total_huge, HUGE_N);
+		return;
+	}
+	if (!spawn_huge_child(&c)) {
+		fail("the child could not map %d huge pages", HUGE_N);
+		return;
+	}
+	free_before = meminfo_kb("HugePages_Free");
+	/* From the pages before the hugetlb mapping over all three. */
+	expect("a range running into a hugetlb mapping",
+	       process_pages(c.pidfd, c.before, total, total, e, &a), 0);
+	check_filled("pages before the hugetlb mapping", e, SIDE, 1, 0);
+	if (refused) {
+		CHECK(a.nr_entries == SIDE && a.next == c.huge && !(a.status & SG_PCACHE_STATUS_DONE),
+		      "before 6.6: %u entries, next %#llx (the hugetlb mapping at %#llx), status %#x",
+		      a.nr_entries, (unsigned long long)a.next, (unsigned long long)c.huge, a.status);
+		expect("a range starting in a hugetlb mapping (before 6.6)",
+		       process_pages(c.pidfd, c.huge, huge_pages + SIDE, total, e, NULL),
+		       -EOPNOTSUPP);
+		expect("a range starting in its untouched part (before 6.6)",
+		       process_pages(c.pidfd, c.huge + touched * PG, 4, 4, e, NULL), -EOPNOTSUPP);
+		expect("the pages after it", process_pages(c.pidfd, c.after, SIDE, SIDE, e, &a), 0);
+		check_filled("pages after the hugetlb mapping", e, SIDE, 3, 0);
+	} else {
+		size_t stray = 0;
+
+		CHECK(a.nr_entries == total && (a.status & SG_PCACHE_STATUS_DONE),
+		      "%u entries of %zu, status %#x", a.nr_entries, total, a.status);
+		check_filled("written huge pages", e + SIDE, touched, 2, SG_PCACHE_VPAGE_LARGE);
+		for (size_t i = SIDE + touched; i < SIDE + huge_pages; i++)
+			stray += e[i].flags != 0;
+		CHECK(!stray, "%zu never-touched hugetlb pages reported present", stray);
+		check_filled("pages after the hugetlb mapping", e + SIDE + huge_pages, SIDE, 3, 0);
+	}
+	free_after = meminfo_kb("HugePages_Free");
+	printf("hugetlb: kernel %s 6.6: %s; HugePages_Free %ld before the calls, %ld after "
+	       "(total %ld)\n", refused ? "before" : "from",
+	       refused ? "stopped before the mapping, EOPNOTSUPP in it" : "hashed in place",
+	       free_before, free_after, total_huge);
+	CHECK(free_after == free_before,
+	      "the calls took %ld huge pages: never-touched pages were faulted in",
+	      free_before - free_after);
+	kill(c.pid, SIGKILL);
+	waitpid(c.pid, NULL, 0);
+	close(c.pidfd);
+	free(e);
 }
 
 static long ksm_value(const char *name)

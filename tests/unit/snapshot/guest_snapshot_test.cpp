@@ -4,7 +4,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "snapshot/memory/page_hash.hpp"
 #include "snapshot/memory/pagemap.hpp"
@@ -183,6 +187,66 @@ TEST(GuestSnapshot, CountsRegionSizeAndResidentBytes) {
   EXPECT_EQ(snapshot.counts.resident_bytes, 256u * kPageBytes);
   EXPECT_EQ(snapshot.counts.pages_read, 256u);
   EXPECT_GT(snapshot.counts.seconds, 0.0);
+}
+
+// An in-place hasher that knows the holder's pages (the module is not on the host): it hashes
+// pages below `refuse_from` and, like the module on a hugetlb mapping before Linux 6.6, stops
+// before that address and refuses a call starting there with EOPNOTSUPP.
+class RefusingHasher : public InPlaceHasher {
+ public:
+  RefusingHasher(const MemoryHolderProcess& holder, MemoryHolderOptions options, uint64_t refuse_from)
+      : holder_(holder), options_(options), refuse_from_(refuse_from) {}
+  std::string name() const override { return "fake"; }
+  std::unique_ptr<InPlaceProcessPages> open(pid_t) const override {
+    return std::make_unique<Process>(*this);
+  }
+  mutable uint64_t calls = 0;
+
+ private:
+  struct Process : InPlaceProcessPages {
+    explicit Process(const RefusingHasher& h) : h(h) {}
+    uint64_t describe(uint64_t start, uint64_t end, std::vector<InPlacePage>& out) override {
+      h.calls++;
+      if (start >= h.refuse_from_) throw SystemError("fake process pages", EOPNOTSUPP);
+      uint64_t stop = std::min({end, h.refuse_from_, start + 64 * kPageBytes});
+      out.clear();
+      for (uint64_t a = start; a < stop; a += kPageBytes) {
+        size_t index = (a - h.holder_.address()) / kPageBytes;
+        out.push_back({expected_hash(h.options_, index), kInPlacePresent | kInPlaceHashed});
+      }
+      return stop;
+    }
+    const RefusingHasher& h;
+  };
+  const MemoryHolderProcess& holder_;
+  MemoryHolderOptions options_;
+  uint64_t refuse_from_;
+};
+
+TEST(GuestSnapshot, RegionTheInPlaceHasherRefusesIsCopiedInstead) {
+  MemoryHolderOptions options{.pages = 1000, .seed = 13, .zero_every = 7, .mergeable = true};
+  MemoryHolderProcess holder(options);
+  RefusingHasher hasher(holder, options, holder.address() + 300 * kPageBytes);
+  SnapshotOptions in_place;
+  in_place.in_place = &hasher;
+  in_place.read_batch_bytes = 64 * kPageBytes;
+  KsmHashCache ksm_a, ksm_b;
+  auto snapshot = snapshot_vm(vm_of(holder), ksm_a, in_place);
+  ASSERT_TRUE(snapshot.complete()) << snapshot.error;
+  auto copied = snapshot_vm(vm_of(holder), ksm_b);
+  EXPECT_EQ(snapshot.reader, "fake");
+  EXPECT_EQ(snapshot.counts.regions_copied, 1u);
+  EXPECT_EQ(copied.counts.regions_copied, 0u);
+  EXPECT_GT(hasher.calls, 1u);
+  EXPECT_EQ(snapshot.counts.present_pages, options.pages);
+  EXPECT_EQ(snapshot.counts.pages_read, options.pages);
+  EXPECT_EQ(snapshot.counts.zero_pages, copied.counts.zero_pages);
+  EXPECT_EQ(snapshot.counts.indexed_pages, copied.counts.indexed_pages);
+  EXPECT_EQ(snapshot.index.size(), copied.index.size());
+  for (size_t i = 0; i < options.pages; ++i) {
+    if (i % 7 == 6) continue;
+    ASSERT_TRUE(snapshot.contains(expected_hash(options, i))) << "page " << i;
+  }
 }
 
 }  // namespace
