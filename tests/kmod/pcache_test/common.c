@@ -335,3 +335,38 @@ long meminfo_kb(const char *key)
 	fclose(f);
 	return v;
 }
+
+uint64_t find_mapping(pid_t pid, const char *name, const char *perms,
+		      uint64_t min_len, uint64_t *end)
+{
+	char path[64], line[512], mode[8];
+	uint64_t start, last;
+	FILE *f;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/maps");
+	f = fopen(path, "r");
+	if (!f)
+		die("maps");
+	while (fgets(line, sizeof(line), f)) {
+		char *nl = strchr(line, '\n');
+		size_t len = strlen(line) - (nl ? 1 : 0);
+
+		if (nl)
+			*nl = 0;
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s", &start, &last, mode) != 3)
+			continue;
+		if (last - start < min_len || (perms && !strstr(mode, perms)))
+			continue;
+		if (name && (len < strlen(name) || strcmp(line + len - strlen(name), name)))
+			continue;
+		fclose(f);
+		if (end)
+			*end = last;
+		return start;
+	}
+	fclose(f);
+	return 0;
+}

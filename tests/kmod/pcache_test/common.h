@@ -72,6 +72,13 @@ int process_pages(int pidfd, uint64_t start, size_t pages, uint32_t max,
 bool kernel_before(int major, int minor);
 /* A /proc/meminfo value ("HugePages_Free": a count, others in kB); -1 if absent. */
 long meminfo_kb(const char *key);
+/*
+ * The [start, end) of the first mapping of `pid` (0: ours) in /proc/PID/maps whose
+ * name ends with `name`, whose permissions contain `perms` (each NULL: any) and that
+ * is at least `min_len` long; 0 if there is none (*end untouched then, if non-NULL).
+ */
+uint64_t find_mapping(pid_t pid, const char *name, const char *perms,
+		      uint64_t min_len, uint64_t *end);
 
 /* --- test files and the page cache ---------------------------------------- */
 

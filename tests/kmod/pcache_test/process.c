@@ -329,27 +329,6 @@ static pid_t spawn_sleeper(uid_t uid, bool nondumpable, size_t mib, int *pidfd)
 	return pid;
 }
 
-/* The first mapping of `pid` at least `len` long (from /proc/PID/maps). */
-static uint64_t some_mapping(pid_t pid, size_t len)
-{
-	char path[64], line[512];
-	uint64_t start = 0, end;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "r");
-	if (!f)
-		die("maps");
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64, &start, &end) == 2 &&
-		    end - start >= len && strstr(line, "rw-p"))
-			break;
-		start = 0;
-	}
-	fclose(f);
-	return start;
-}
-
 struct cap_hdr {
 	uint32_t version;
 	int pid;
@@ -411,12 +390,14 @@ static void test_permissions(void)
 	struct sg_pcache_vpage e[4];
 	struct target t;
 
-	t = (struct target){ other_fd, some_mapping(other, 4 * PG), -EPERM,
+	t = (struct target){ other_fd,
+			     find_mapping(other, NULL, "rw-p", 4 * PG, NULL), -EPERM,
 			     "another user's process without CAP_SYS_PTRACE" };
 	without_ptrace_cap(call_expecting, &t);
 	expect("another user's process with CAP_SYS_PTRACE",
 	       process_pages(other_fd, t.addr, 4, 4, e, NULL), 0);
-	t = (struct target){ nodump_fd, some_mapping(nodump, 4 * PG), -EPERM,
+	t = (struct target){ nodump_fd,
+			     find_mapping(nodump, NULL, "rw-p", 4 * PG, NULL), -EPERM,
 			     "a non-dumpable process without CAP_SYS_PTRACE" };
 	without_ptrace_cap(call_expecting, &t);
 	expect("a non-dumpable process with CAP_SYS_PTRACE",
@@ -434,7 +415,7 @@ static void test_exit(void)
 {
 	int fd;
 	pid_t pid = spawn_sleeper(0, false, 64, &fd);
-	uint64_t addr = some_mapping(pid, 64 * MIB);
+	uint64_t addr = find_mapping(pid, NULL, "rw-p", 64 * MIB, NULL);
 	size_t pages = 64 * MIB / PG;
 	struct sg_pcache_vpage *e = calloc(pages, sizeof(*e));
 	long calls = 0, ok = 0, esrch = 0, other = 0;
@@ -516,30 +497,6 @@ static void test_bad_process_input(const char *dir)
 	close(self);
 }
 
-/* The [start, end) of our mapping named `name` ("[vvar]"); 0 if there is none. */
-static uint64_t named_mapping(const char *name, uint64_t *end)
-{
-	char line[512];
-	uint64_t start = 0;
-	FILE *f = fopen("/proc/self/maps", "r");
-
-	if (!f)
-		die("maps");
-	while (fgets(line, sizeof(line), f)) {
-		char *nl = strchr(line, '\n');
-		size_t len = strlen(name);
-
-		if (nl)
-			*nl = 0;
-		if (strlen(line) >= len && !strcmp(line + strlen(line) - len, name) &&
-		    sscanf(line, "%" SCNx64 "-%" SCNx64, &start, end) == 2)
-			break;
-		start = 0;
-	}
-	fclose(f);
-	return start;
-}
-
 /*
  * Mappings gup refuses page by page are skipped whole: I/O memory (the vDSO's
  * [vvar]: VM_IO | VM_PFNMAP) and a large PROT_NONE reservation are absent, no
@@ -553,7 +510,7 @@ static void test_skipped_mappings(void)
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	struct sg_pcache_vpage *e = calloc(none_pages, sizeof(*e));
 	struct sg_pcache_process_pages a;
-	uint64_t vvar_end = 0, vvar = named_mapping("[vvar]", &vvar_end);
+	uint64_t vvar_end = 0, vvar = find_mapping(0, "[vvar]", NULL, 0, &vvar_end);
 	struct timespec t0, t1;
 	size_t flagged = 0;
 

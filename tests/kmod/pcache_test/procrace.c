@@ -243,27 +243,6 @@ static void *query_thread(void *arg)
 	return NULL;
 }
 
-/* The start of pid's [stack] mapping; 0 if none. */
-static uint64_t stack_start(pid_t pid)
-{
-	char path[64], line[512];
-	uint64_t start = 0, end;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "r");
-	if (!f)
-		die("maps");
-	while (fgets(line, sizeof(line), f)) {
-		if (strstr(line, "[stack]") &&
-		    sscanf(line, "%" SCNx64 "-%" SCNx64, &start, &end) == 2)
-			break;
-		start = 0;
-	}
-	fclose(f);
-	return start;
-}
-
 static bool thp_enabled(void)
 {
 	char buf[128] = "";
@@ -335,7 +314,7 @@ void test_procrace(int seconds)
 		die("procrace target start");
 	close(ready[0]);
 	pidfd = pidfd_of(target);
-	stack_before = stack_start(target);
+	stack_before = find_mapping(target, "[stack]", NULL, 0, NULL);
 	CHECK(stack_before, "the target has no [stack] mapping");
 	for (int t = 0; t < QUERY_THREADS; t++) {
 		q[t] = (struct race_query){
@@ -363,7 +342,7 @@ void test_procrace(int seconds)
 			printf("procrace: thread %d: %ld errors, last: %s\n", t, q[t].errors,
 			       strerror(q[t].last_errno));
 	}
-	stack_after = stack_start(target);
+	stack_after = find_mapping(target, "[stack]", NULL, 0, NULL);
 	sh->stop = 1;
 	if (waitpid(target, &status, 0) != target)
 		die("waitpid");
